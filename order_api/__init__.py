@@ -1,0 +1,1 @@
+"""Reference central order API: the executable contract Floorhand's client syncs with."""

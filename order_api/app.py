@@ -1,0 +1,38 @@
+"""Builds the FastAPI application from settings: the server's composition root."""
+
+import importlib
+import logging
+
+from fastapi import FastAPI
+
+from order_api import __doc__ as _doc
+from order_api.context import ApiContext
+from order_api.db import Database
+from order_api.errors import install_error_handlers
+from order_api.limits import BodyLimit
+from order_api.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+BLOB_PREFIX = "/v1/blobs/"
+ROUTE_MODULES = ("auth", "sync", "batches", "orders", "users", "parcels", "uploads")
+
+
+def create_app(settings: ServerSettings, db: Database | None = None) -> FastAPI:
+    """A ready app: schema created, blob store opened, routes mounted."""
+    from order_api.blobstore import open_blob_store
+
+    db = db or Database(settings.db_url)
+    db.create_schema()
+    ctx = ApiContext(settings=settings, db=db)
+    ctx.blobs = open_blob_store(settings)
+    app = FastAPI(title="Floorhand order API", version=API_VERSION, description=_doc)
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    for name in ROUTE_MODULES:
+        module = importlib.import_module(f"order_api.routes.{name}")
+        app.include_router(module.router)
+    limit = settings.max_body_bytes
+    app.add_middleware(BodyLimit, limit=limit, large_prefix=BLOB_PREFIX, large_limit=settings.upload_part_size * 2)
+    return app

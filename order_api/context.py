@@ -1,0 +1,135 @@
+"""Services shared by the routes of one app instance, and the caller of a request."""
+
+import asyncio
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from order_api.db import Database
+from order_api.models import User
+from order_api.settings import ServerSettings
+
+
+class ChangeNotifier:
+    """Wakes long-polling pulls when a transaction that published changes commits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    def notify(self) -> None:
+        with self._lock:
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, timeout: float) -> None:
+        async with self.subscribe() as changed:
+            await changed.wait_for(timeout)
+
+    def subscribe(self) -> "_Subscription":
+        """Register before reading, so a commit between the read and the wait is not missed."""
+        return _Subscription(self)
+
+
+class _Subscription:
+    """One waiter of a ChangeNotifier, registered for the span of an `async with`."""
+
+    def __init__(self, notifier: ChangeNotifier) -> None:
+        self._notifier = notifier
+        self._event = asyncio.Event()
+        self._entry = None
+
+    async def __aenter__(self) -> "_Subscription":
+        self._entry = (asyncio.get_running_loop(), self._event)
+        with self._notifier._lock:
+            self._notifier._waiters.add(self._entry)
+        return self
+
+    async def __aexit__(self, *_exc) -> None:
+        with self._notifier._lock:
+            self._notifier._waiters.discard(self._entry)
+
+    async def wait_for(self, timeout: float) -> bool:
+        """True when notified within timeout; the flag is cleared for the next wait."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+
+class LoginThrottle:
+    """Counts failed sign-ins per account and per client address in a sliding window."""
+
+    def __init__(self, attempts: int, window_s: int) -> None:
+        self.attempts, self.window_s = attempts, window_s
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def retry_after(self, *keys: str) -> int:
+        """Seconds until these keys may try again; 0 when allowed now."""
+        now = time.monotonic()
+        wait = 0.0
+        with self._lock:
+            for key in keys:
+                q = self._failures[key]
+                while q and q[0] <= now - self.window_s:
+                    q.popleft()
+                if len(q) >= self.attempts:
+                    wait = max(wait, q[0] + self.window_s - now)
+        return int(wait) + 1 if wait > 0 else 0
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._failures[key].append(now)
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+@dataclass
+class ApiContext:
+    """The composition root of the server: one per app, reached through app.state.ctx."""
+
+    settings: ServerSettings
+    db: Database
+    notifier: ChangeNotifier = field(default_factory=ChangeNotifier)
+    throttle: LoginThrottle | None = None
+    blobs: object | None = None  # order_api.blobstore.BlobStore
+
+    def __post_init__(self) -> None:
+        if self.throttle is None:
+            self.throttle = LoginThrottle(self.settings.login_attempts, self.settings.login_window_s)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction that wakes long-polling pulls after it commits changes."""
+        with self.db.write() as session:
+            yield session
+        if session.info.pop("published", False):
+            self.notifier.notify()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user and device behind a request."""
+
+    user_id: int
+    username: str
+    roles: frozenset[str]
+    device_id: str
+    session_id: int
+
+    @classmethod
+    def of(cls, user: User, device_id: str, session_id: int) -> "Caller":
+        return cls(user.id, user.username, user.role_set, device_id, session_id)

@@ -1,0 +1,27 @@
+"""SQLAlchemy models of the reference order API, grouped by area."""
+
+from order_api.models.base import Base
+from order_api.models.identity import AuthSession, Device, DeviceUser, User
+from order_api.models.studio import Asset, Sample, ShotListItem, Upload, UploadPart
+from order_api.models.sync import Change, MutationResult, SyncMeta
+from order_api.models.warehouse import (
+    BoxType,
+    Location,
+    Order,
+    OrderLine,
+    Parcel,
+    ParcelItem,
+    PickBatch,
+    PickEvent,
+    PickTask,
+    Product,
+    Stock,
+    StockCheck,
+)
+
+__all__ = [
+    "Asset", "AuthSession", "Base", "BoxType", "Change", "Device", "DeviceUser", "Location",
+    "MutationResult", "Order", "OrderLine", "Parcel", "ParcelItem", "PickBatch", "PickEvent",
+    "PickTask", "Product", "Sample", "ShotListItem", "Stock", "StockCheck", "SyncMeta",
+    "Upload", "UploadPart", "User",
+]

@@ -1,0 +1,99 @@
+"""Server-side handlers of pushed mutations: a registry of named, role-checked intents."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from order_api.context import ApiContext, Caller
+from order_api.models import DeviceUser, User
+from order_api.schemas import Mutation, MutationOutcome
+
+
+class Rejected(Exception):
+    """A mutation the server refuses for good; the device's seq still advances."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did the action (the mutation's user) and where, as handlers see it."""
+
+    user: User
+    device_id: str
+    mutation_id: str
+    settings: object
+    now: datetime
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self.user.role_set
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str
+    roles: tuple[str, ...]
+    args: type[BaseModel]
+    apply: Callable[[Session, Actor, BaseModel], None]
+
+
+REGISTRY: dict[str, Handler] = {}
+
+
+def mutation(name: str, roles: tuple[str, ...], args: type[BaseModel]):
+    """Register a handler for mutations called `name`, allowed to `roles`."""
+
+    def register(fn):
+        REGISTRY[name] = Handler(name, roles + ("admin",), args, fn)
+        return fn
+
+    return register
+
+
+def apply_mutation(s: Session, ctx: ApiContext, caller: Caller, m: Mutation) -> MutationOutcome:
+    """Apply one mutation inside a savepoint; a rejection rolls back only its own writes."""
+    from order_api.models.base import utcnow
+
+    user = s.execute(select(User).where(User.username == m.user)).scalar_one_or_none()
+    if user is None or not user.active:
+        return _rejected(m, "unknown_user", f"User {m.user!r} does not exist or is disabled.")
+    signed_in_here = s.execute(
+        select(DeviceUser.id).where(DeviceUser.device_id == caller.device_id, DeviceUser.user_id == user.id)
+    ).first()
+    if signed_in_here is None:
+        return _rejected(m, "forbidden", f"User {m.user!r} never signed in on device {caller.device_id!r}.")
+    handler = REGISTRY.get(m.name)
+    if handler is None:
+        return _rejected(m, "unknown_mutation", f"The server does not know the mutation {m.name!r}.")
+    if not user.role_set.intersection(handler.roles):
+        return _rejected(m, "forbidden", f"{m.user} may not do {m.name} (needs {', '.join(handler.roles)}).")
+    try:
+        args = handler.args.model_validate(m.args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "args"
+        return _rejected(m, "invalid_args", f"{m.name}: {where}: {first.get('msg')}")
+    actor = Actor(user=user, device_id=caller.device_id, mutation_id=m.id, settings=ctx.settings, now=utcnow())
+    savepoint = s.begin_nested()
+    try:
+        handler.apply(s, actor, args)
+    except Rejected as exc:
+        savepoint.rollback()
+        return _rejected(m, exc.code, exc.message)
+    savepoint.commit()
+    return MutationOutcome(id=m.id, status="applied")
+
+
+def _rejected(m: Mutation, code: str, message: str) -> MutationOutcome:
+    return MutationOutcome(id=m.id, status="rejected", code=code, message=message)
+
+
+# Importing the handler modules registers them.
+from order_api.mutations import packing, picking, studio  # noqa: E402,F401

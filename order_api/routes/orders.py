@@ -1,0 +1,61 @@
+"""Office actions on orders: read one, cancel, mark shipped."""
+
+from fastapi import APIRouter, Depends
+
+from order_api.context import ApiContext, Caller
+from order_api.deps import get_ctx, require_roles
+from order_api.errors import ApiError
+from order_api.feed import line_data, order_data, publish_order, publish_task
+from order_api.models import Order, PickTask
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+
+@router.get("/{order_id}")
+def get_order(order_id: int, caller: Caller = Depends(require_roles("packer", "supervisor", "admin")),
+              ctx: ApiContext = Depends(get_ctx)) -> dict:
+    """An order with its lines, as the feed shows it."""
+    with ctx.db.read() as s:
+        order = _get(s, order_id)
+        return {**order_data(order), "lines": [line_data(line) for line in order.lines]}
+
+
+@router.post("/{order_id}/cancel")
+def cancel(order_id: int, caller: Caller = Depends(require_roles("supervisor", "admin")),
+           ctx: ApiContext = Depends(get_ctx)) -> dict:
+    """Cancel an order that has not shipped; picks for it are rejected from now on."""
+    with ctx.write() as s:
+        order = _get(s, order_id, lock=True)
+        if order.status == "shipped":
+            raise ApiError(409, "already_shipped", f"Order {order.number} has shipped; it cannot be cancelled.")
+        if order.status != "cancelled":
+            order.status = "cancelled"
+            publish_order(s, order)
+            _republish_tasks(s, order)
+        return order_data(order)
+
+
+@router.post("/{order_id}/ship")
+def ship(order_id: int, caller: Caller = Depends(require_roles("packer", "supervisor", "admin")),
+         ctx: ApiContext = Depends(get_ctx)) -> dict:
+    """The carrier took the parcels; the order leaves the packing station's scope."""
+    with ctx.write() as s:
+        order = _get(s, order_id, lock=True)
+        if order.status != "packed":
+            raise ApiError(409, "not_packed", f"Order {order.number} is {order.status}, not packed.")
+        order.status = "shipped"
+        publish_order(s, order)
+        return order_data(order)
+
+
+def _republish_tasks(s, order: Order) -> None:
+    line_ids = [line.id for line in order.lines]
+    for task in s.query(PickTask).filter(PickTask.line_id.in_(line_ids)):
+        publish_task(s, task)
+
+
+def _get(s, order_id: int, lock: bool = False) -> Order:
+    order = s.get(Order, order_id, with_for_update=lock)
+    if order is None:
+        raise ApiError(404, "not_found", f"Order {order_id} does not exist.")
+    return order

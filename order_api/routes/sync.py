@@ -1,0 +1,107 @@
+"""The sync protocol: the pull feed from the change log and the push of mutations."""
+
+import time
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+
+from order_api.changes import audiences_for
+from order_api.context import ApiContext, Caller
+from order_api.deps import get_caller, get_ctx
+from order_api.errors import ApiError
+from order_api.models import Change, Device, MutationResult, SyncMeta
+from order_api.mutations import apply_mutation
+from order_api.schemas import ChangeOut, MutationOutcome, PullResponse, PushRequest, PushResponse
+
+router = APIRouter(prefix="/v1/sync", tags=["sync"])
+
+SCHEMA_VERSION = 1
+
+
+@router.get("/pull", response_model=PullResponse)
+async def pull(
+    cursor: int = Query(0, ge=0, le=2**62, description="the cursor of the last stored page; 0 to start"),
+    limit: int = Query(500, ge=1, le=5000),
+    wait: float = Query(0, ge=0, le=30, description="seconds to hold the request open when nothing changed"),
+    caller: Caller = Depends(get_caller),
+    ctx: ApiContext = Depends(get_ctx),
+) -> PullResponse:
+    """Changes after cursor visible to the caller's role, oldest first, from one snapshot."""
+    audiences = audiences_for(caller.roles, caller.user_id)
+    deadline = time.monotonic() + wait
+    async with ctx.notifier.subscribe() as changed:
+        while True:
+            page = await run_in_threadpool(_read_page, ctx, audiences, cursor, limit)
+            remaining = deadline - time.monotonic()
+            if page.changes or page.reset or remaining <= 0:
+                return page
+            await changed.wait_for(remaining)
+
+
+def _read_page(ctx: ApiContext, audiences: list[str], cursor: int, limit: int) -> PullResponse:
+    with ctx.db.read() as s:
+        meta = dict(s.execute(select(SyncMeta.key, SyncMeta.value)).all())
+        if (0 < cursor <= meta["purged_seq"]) or cursor > meta["last_seq"]:
+            # The client may have missed a purged tombstone, or it holds a cursor of
+            # another database: it must wipe its replica and start again from 0.
+            return PullResponse(changes=[], cursor=0, has_more=True, reset=True)
+        rows = s.execute(
+            select(Change.seq, Change.entity, Change.entity_id, Change.op, Change.version, Change.data)
+            .where(Change.seq > cursor, Change.audience.in_(audiences))
+            .order_by(Change.seq).limit(limit + 1)
+        ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return PullResponse(
+        changes=[ChangeOut(entity=r.entity, id=r.entity_id, op=r.op, version=r.version, data=r.data) for r in rows],
+        cursor=rows[-1].seq if rows else cursor,
+        has_more=has_more,
+        reset=False,
+    )
+
+
+@router.post("/push", response_model=PushResponse)
+def push(body: PushRequest, caller: Caller = Depends(get_caller), ctx: ApiContext = Depends(get_ctx)) -> PushResponse:
+    """Apply mutations in seq order, each exactly once; a replay gets the stored result."""
+    if body.device_id != caller.device_id:
+        raise ApiError(403, "device_mismatch", "The access token was issued to another device.")
+    if body.schema_version != SCHEMA_VERSION:
+        raise ApiError(409, "unsupported_schema", f"This server speaks schema_version {SCHEMA_VERSION}.")
+    with ctx.write() as s:
+        device = s.get(Device, body.device_id, with_for_update=True)
+        ids = [m.id for m in body.mutations]
+        known = {r.id: r for r in s.execute(select(MutationResult).where(MutationResult.id.in_(ids))).scalars()}
+        _check_order(body, known, device.last_seq)
+        results: list[MutationOutcome] = []
+        seen: set[str] = set()
+        for m in body.mutations:
+            if m.id in known or m.id in seen:
+                stored = known.get(m.id) or s.get(MutationResult, m.id)
+                results.append(MutationOutcome(id=m.id, status="duplicate", code=stored.code, message=stored.message,
+                                               original_status=stored.status))
+                continue
+            outcome = apply_mutation(s, ctx, caller, m)
+            s.add(MutationResult(id=m.id, device_id=body.device_id, seq=m.seq, name=m.name, username=m.user,
+                                 status=outcome.status, code=outcome.code, message=outcome.message, client_at=m.at))
+            device.last_seq = m.seq
+            seen.add(m.id)
+            results.append(outcome)
+        return PushResponse(results=results, last_seq=device.last_seq)
+
+
+def _check_order(body: PushRequest, known: dict, last_seq: int) -> None:
+    """New mutations must continue the device's sequence exactly: no gap, no reuse."""
+    expected = last_seq + 1
+    seen: set[str] = set()
+    for m in body.mutations:
+        if m.id in known or m.id in seen:
+            continue
+        seen.add(m.id)
+        if m.seq < expected:
+            raise ApiError(409, "seq_conflict", f"seq {m.seq} was already used by another mutation of this device.",
+                           {"expected_seq": expected, "last_seq": last_seq, "id": m.id})
+        if m.seq > expected:
+            raise ApiError(409, "seq_gap", f"seq {m.seq} leaves a gap; the next seq of this device is {expected}.",
+                           {"expected_seq": expected, "last_seq": last_seq, "id": m.id})
+        expected += 1

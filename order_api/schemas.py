@@ -1,0 +1,125 @@
+"""Request and response bodies of the HTTP contract (field names are part of the contract)."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Str64 = Field(min_length=1, max_length=64)
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, so a typo in a client never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenRequest(Strict):
+    username: str | None = Field(None, min_length=1, max_length=64)
+    badge: str | None = Field(None, min_length=1, max_length=64)
+    pin: str | None = Field(None, min_length=1, max_length=128)
+    password: str | None = Field(None, min_length=1, max_length=128)
+    device_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> "TokenRequest":
+        if (self.username is None) == (self.badge is None):
+            raise ValueError("give exactly one of username or badge")
+        if (self.pin is None) == (self.password is None):
+            raise ValueError("give exactly one of pin or password")
+        return self
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class Me(BaseModel):
+    user: dict[str, Any]
+    roles: list[str]
+    scope: list[str]
+    device_id: str
+
+
+class ChangeOut(BaseModel):
+    entity: str
+    id: str
+    op: Literal["upsert", "delete"]
+    version: int
+    data: dict[str, Any] | None
+
+
+class PullResponse(BaseModel):
+    changes: list[ChangeOut]
+    cursor: int
+    has_more: bool
+    reset: bool
+
+
+class Mutation(Strict):
+    seq: int = Field(ge=1)
+    id: str = Field(pattern=r"^[0-9a-fA-F-]{32,36}$")
+    name: str = Field(min_length=1, max_length=48)
+    args: dict[str, Any]
+    at: str = Field(min_length=1, max_length=40)
+    user: str = Field(min_length=1, max_length=64)
+
+
+class PushRequest(Strict):
+    device_id: str = Field(min_length=1, max_length=64)
+    schema_version: int = Field(ge=1)
+    mutations: list[Mutation] = Field(max_length=1000)
+
+
+class MutationOutcome(BaseModel):
+    id: str
+    status: Literal["applied", "duplicate", "rejected"]
+    code: str | None = None
+    message: str | None = None
+    original_status: Literal["applied", "rejected"] | None = None
+
+
+class PushResponse(BaseModel):
+    results: list[MutationOutcome]
+    last_seq: int
+
+
+class ClaimRequest(Strict):
+    ahead: int = Field(0, ge=0, le=10)
+
+
+class ClaimedBatch(BaseModel):
+    batch: dict[str, Any]
+    tasks: list[dict[str, Any]]
+    orders: list[dict[str, Any]]
+
+
+class ClaimResponse(BaseModel):
+    batches: list[ClaimedBatch]
+
+
+class ReassignRequest(Strict):
+    username: str = Field(min_length=1, max_length=64)
+
+
+class UserCreate(Strict):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9._-]+$")
+    display_name: str = Field(min_length=1, max_length=128)
+    roles: list[Literal["picker", "packer", "photographer", "supervisor", "admin"]] = Field(min_length=1)
+    badge: str | None = Field(None, min_length=4, max_length=64)
+    pin: str | None = Field(None, pattern=r"^[0-9]{4,12}$")
+    password: str | None = Field(None, min_length=8, max_length=128)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    roles: list[str]
+    badge: str | None

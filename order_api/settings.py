@@ -1,0 +1,26 @@
+"""Server settings, built by the CLI or by tests."""
+
+import secrets
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything the reference API needs to run; defaults suit a demo on loopback."""
+
+    db_url: str = "sqlite:///floorhand-api.db"
+    blob_store: str = "fs:./blobs"
+    public_url: str | None = None  # base URL clients use to reach the fs part routes
+    signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    access_ttl_s: int = 15 * 60
+    refresh_ttl_s: int = 30 * 24 * 3600
+    lease_s: int = 30 * 60
+    tombstone_retention_s: int = 14 * 24 * 3600
+    upload_part_size: int = 16 * 1024 * 1024
+    upload_url_ttl_s: int = 3600
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_push_mutations: int = 1000
+    max_pull_limit: int = 5000
+    max_wait_s: float = 30.0
+    login_attempts: int = 5
+    login_window_s: int = 300

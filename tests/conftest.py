@@ -1,0 +1,42 @@
+"""Test fixtures: temporary data folders, a PostgreSQL server, and the reference API on loopback."""
+
+import itertools
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL cluster for the whole session; each test gets its own database."""
+    from tests.pgserver import start_postgres
+
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+_db_names = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(postgres):
+    """A fresh, empty PostgreSQL database."""
+    import sqlalchemy
+
+    name = f"t{os.getpid()}_{next(_db_names)}"
+    engine = sqlalchemy.create_engine(postgres.admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return postgres.url(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """Each contract test runs once on a SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/api.db"
+    return request.getfixturevalue("pg_url")

@@ -1,0 +1,196 @@
+"""Push: seq order, gaps, idempotent replay and every server-side rejection."""
+
+from order_api.models import Order, PickTask, Stock, StockCheck
+
+
+def _claim(session) -> dict:
+    r = session.http.post("/v1/pick-batches/claim", json={})
+    assert r.status_code == 200, r.text
+    return r.json()["batches"][0]
+
+
+def _pick_args(task: dict, qty: int | None = None) -> dict:
+    return {"task": task["id"], "location": task["location_label"], "qty": qty or task["qty"], "barcode": task["gtin"]}
+
+
+def test_replay_of_a_whole_batch_applies_nothing_twice(api, warehouse, staff):
+    anna = staff["anna"]
+    batch = _claim(anna)
+    muts = [anna.mutation("pick.confirm", _pick_args(t, 1)) for t in batch["tasks"]]
+    first = anna.push(*muts)
+    assert [r["status"] for r in first["results"]] == ["applied"] * len(muts)
+    again = anna.push(*muts)
+    assert [r["status"] for r in again["results"]] == ["duplicate"] * len(muts)
+    assert [r["original_status"] for r in again["results"]] == ["applied"] * len(muts)
+    assert again["last_seq"] == first["last_seq"] == len(muts)
+    with api.db.read() as s:
+        assert [s.get(PickTask, t["id"]).picked_qty for t in batch["tasks"]] == [1] * len(muts)
+
+
+def test_a_gap_in_seq_is_refused_and_nothing_is_applied(api, warehouse, staff):
+    anna = staff["anna"]
+    task = _claim(anna)["tasks"][0]
+    m1 = anna.mutation("pick.confirm", _pick_args(task, 1))
+    m2 = anna.mutation("pick.confirm", _pick_args(task, 1))
+    body = anna.push(m2, expect=409)
+    assert body["error"]["code"] == "seq_gap"
+    assert body["error"]["details"]["expected_seq"] == 1
+    out = anna.push(m1, m2)
+    assert [r["status"] for r in out["results"]] == ["applied", "applied"]
+    reused = dict(anna.mutation("pick.undo", {"task": task["id"]}), seq=2)
+    assert anna.push(reused, expect=409)["error"]["code"] == "seq_conflict"
+
+
+def test_mutations_apply_in_seq_order_within_a_batch(api, warehouse, staff):
+    anna = staff["anna"]
+    task = _claim(anna)["tasks"][0]
+    confirm = anna.mutation("pick.confirm", _pick_args(task, 2))
+    undo = anna.mutation("pick.undo", {"task": task["id"]})
+    again = anna.mutation("pick.confirm", _pick_args(task, 2))
+    out = anna.push(confirm, undo, again)
+    assert [r["status"] for r in out["results"]] == ["applied", "applied", "applied"]
+    with api.db.read() as s:
+        assert s.get(PickTask, task["id"]).picked_qty == 2
+
+
+def test_picking_a_cancelled_order_is_rejected_and_the_seq_advances(api, warehouse, staff):
+    anna, sam = staff["anna"], staff["sam"]
+    task = _claim(anna)["tasks"][0]
+    assert sam.http.post(f"/v1/orders/{task['order_id']}/cancel").status_code == 200
+    result = anna.push(anna.mutation("pick.confirm", _pick_args(task)))
+    assert result["results"][0]["status"] == "rejected"
+    assert result["results"][0]["code"] == "order_cancelled"
+    assert result["last_seq"] == 1
+
+
+def test_rejections_change_nothing(api, warehouse, staff):
+    anna = staff["anna"]
+    task = _claim(anna)["tasks"][0]
+    cases = {
+        "over_pick": _pick_args(task, task["qty"] + 1),
+        "wrong_location": {**_pick_args(task), "location": "Z-99-99-9"},
+        "wrong_product": {**_pick_args(task), "barcode": "0000000000000"},
+        "unknown_task": {**_pick_args(task), "task": 999999},
+        "invalid_args": {**_pick_args(task), "qty": "many"},
+    }
+    for code, args in cases.items():
+        result = anna.do("pick.confirm", **args)
+        assert (result["status"], result["code"]) == ("rejected", code), code
+    with api.db.read() as s:
+        assert s.get(PickTask, task["id"]).picked_qty == 0
+        assert s.get(Order, task["order_id"]).status == "released"
+
+
+def test_an_action_the_role_may_not_do_is_rejected_forbidden(api, warehouse, staff):
+    ben = staff["ben"]
+    result = ben.do("pick.confirm", task=1, location="A-01-01-1", qty=1, barcode="4006381333931")
+    assert (result["status"], result["code"]) == ("rejected", "forbidden")
+    chloe = staff["chloe"]
+    assert chloe.do("shot.qc", shot=1, decision="approve")["code"] == "forbidden"
+    assert chloe.do("no.such.thing")["code"] == "unknown_mutation"
+
+
+def test_a_mutation_of_a_user_who_never_signed_in_on_the_device_is_refused(api, warehouse, staff):
+    anna = staff["anna"]
+    result = anna.push(anna.mutation("pick.undo", {"task": 1}, user="sam"))["results"][0]
+    assert (result["status"], result["code"]) == ("rejected", "forbidden")
+
+
+def test_a_device_may_push_for_every_user_who_signed_in_on_it(api, warehouse, staff):
+    api.add_user("pia", "picker")
+    pia = api.sign_in("pia", device_id="dev-anna")
+    anna = staff["anna"]
+    task = _claim(anna)["tasks"][0]
+    out = pia.push({**anna.mutation("pick.confirm", _pick_args(task, 1))})
+    assert out["results"][0]["status"] == "applied"
+
+
+def test_a_pick_on_a_batch_another_user_now_holds_is_lease_lost(api, warehouse, staff):
+    anna, sam = staff["anna"], staff["sam"]
+    api.add_user("piet", "picker")
+    batch = _claim(anna)
+    r = sam.http.post(f"/v1/pick-batches/{batch['batch']['id']}/reassign", json={"username": "piet"})
+    assert r.status_code == 200, r.text
+    result = anna.do("pick.confirm", **_pick_args(batch["tasks"][0]))
+    assert (result["status"], result["code"]) == ("rejected", "lease_lost")
+
+
+def test_short_pick_raises_a_stock_check_and_reallocates_from_another_bin(api, warehouse, staff):
+    anna = staff["anna"]
+    batch = _claim(anna)
+    task = next(t for t in batch["tasks"] if t["sku"] == "SKU-2")
+    assert anna.do("pick.short", task=task["id"], reason="not_found")["status"] == "applied"
+    with api.db.read() as s:
+        tasks = s.query(PickTask).filter(PickTask.line_id == task["line_id"]).order_by(PickTask.id).all()
+        assert [(t.status, t.location.label, t.qty) for t in tasks] == [
+            ("short", "A-01-02-1", 2), ("open", "B-02-01-1", 2)]
+        assert s.query(StockCheck).filter(StockCheck.location_id == task["location_id"]).count() == 1
+    replica, _ = anna.pull_all()
+    moved = [d for (e, _), d in replica.items() if e == "pick_task" and d["location_label"] == "B-02-01-1"]
+    assert len(moved) == 1
+
+
+def test_short_pick_without_stock_elsewhere_shorts_the_line(api, warehouse, staff):
+    anna = staff["anna"]
+    batch = _claim(anna)
+    task = next(t for t in batch["tasks"] if t["sku"] == "SKU-1")
+    assert anna.do("pick.short", task=task["id"], reason="damaged")["status"] == "applied"
+    with api.db.read() as s:
+        order = s.get(Order, task["order_id"])
+        assert order.lines[0].short_qty == 2
+        assert order.status == "picked"
+
+
+def test_undo_puts_the_items_back(api, warehouse, staff):
+    anna = staff["anna"]
+    task = _claim(anna)["tasks"][0]
+    with api.db.read() as s:
+        before = s.query(Stock).filter_by(location_id=task["location_id"], product_id=task["product_id"]).one().qty
+    assert anna.do("pick.confirm", **_pick_args(task))["status"] == "applied"
+    assert anna.do("pick.undo", task=task["id"])["status"] == "applied"
+    assert anna.do("pick.undo", task=task["id"])["code"] == "nothing_to_undo"
+    with api.db.read() as s:
+        assert s.get(PickTask, task["id"]).picked_qty == 0
+        assert s.query(Stock).filter_by(location_id=task["location_id"], product_id=task["product_id"]).one().qty == before
+
+
+def test_tote_assign_refuses_a_tote_holding_another_open_order(api, warehouse, staff):
+    anna = staff["anna"]
+    batch = _claim(anna)
+    first, second = batch["orders"][0]["id"], batch["orders"][1]["id"]
+    bid = batch["batch"]["id"]
+    assert anna.do("tote.assign", batch=bid, order=first, tote="T-0001")["status"] == "applied"
+    task = next(t for t in batch["tasks"] if t["order_id"] == first)
+    assert anna.do("pick.confirm", **_pick_args(task, 1))["status"] == "applied"
+    assert anna.do("tote.assign", batch=bid, order=second, tote="T-0001")["code"] == "tote_in_use"
+    assert anna.do("tote.assign", batch=bid, order=999, tote="T-0002")["code"] == "order_not_in_batch"
+
+
+def test_pack_confirm_checks_items_against_the_pick(api, warehouse, staff):
+    anna, ben = staff["anna"], staff["ben"]
+    batch = _claim(anna)
+    task = batch["tasks"][0]
+    assert ben.do("pack.confirm", order=task["order_id"],
+                  parcels=[{"box_type": "M", "weight_g": 900, "items": [{"line": task["line_id"], "qty": 2}]}]
+                  )["code"] == "not_picked"
+    assert anna.do("pick.confirm", **_pick_args(task))["status"] == "applied"
+    wrong = ben.do("pack.confirm", order=task["order_id"],
+                   parcels=[{"box_type": "M", "weight_g": 900, "items": [{"line": task["line_id"], "qty": 1}]}])
+    assert wrong["code"] == "pack_mismatch"
+    assert ben.do("pack.confirm", order=task["order_id"],
+                  parcels=[{"box_type": "XXL", "weight_g": 900, "items": [{"line": task["line_id"], "qty": 2}]}]
+                  )["code"] == "unknown_box_type"
+    ok = ben.do("pack.confirm", order=task["order_id"],
+                parcels=[{"box_type": "M", "weight_g": 900, "items": [{"line": task["line_id"], "qty": 2}]}])
+    assert ok["status"] == "applied"
+    assert ben.http.get(f"/v1/orders/{task['order_id']}").json()["status"] == "packed"
+    again = ben.do("pack.confirm", order=task["order_id"],
+                   parcels=[{"box_type": "M", "weight_g": 900, "items": [{"line": task["line_id"], "qty": 2}]}])
+    assert again["code"] == "already_packed"
+
+
+def test_push_for_another_device_is_refused(api, warehouse, staff):
+    anna = staff["anna"]
+    r = anna.http.post("/v1/sync/push", json={"device_id": "someone-else", "schema_version": 1, "mutations": []})
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "device_mismatch"
