@@ -24,27 +24,34 @@ class BodyLimit:
             if too_big:
                 return await _refuse(send, 413, "payload_too_large", f"The body is larger than {limit} bytes.")
         received = 0
-        responded = False
+        overflow = False
+        replaced = False
 
         async def counting_receive():
-            nonlocal received
+            nonlocal received, overflow
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    overflow = True
                     raise _TooLarge()
             return message
 
-        async def tracking_send(message):
-            nonlocal responded
-            if message["type"] == "http.response.start":
-                responded = True
+        async def guarded_send(message):
+            # The framework turns a failing receive() into its own 400; answer 413 instead.
+            nonlocal replaced
+            if overflow:
+                if not replaced and message["type"] == "http.response.start":
+                    replaced = True
+                    await _refuse(send, 413, "payload_too_large", f"The body is larger than {limit} bytes.")
+                return
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, guarded_send)
         except _TooLarge:
-            if not responded:
+            if not replaced:
+                replaced = True
                 await _refuse(send, 413, "payload_too_large", f"The body is larger than {limit} bytes.")
 
 

@@ -1,6 +1,8 @@
 """Request and response bodies of the HTTP contract (field names are part of the contract)."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from fastapi import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -123,3 +125,7 @@ class UserOut(BaseModel):
     display_name: str
     roles: list[str]
     badge: str | None
+
+
+# Path ids are bounded so that no database is asked for an integer it cannot store.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="row id")]

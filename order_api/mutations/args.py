@@ -6,7 +6,7 @@ from pydantic import Field
 
 from order_api.schemas import Strict
 
-Id = Field(ge=1, le=2**62)
+Id = Field(ge=1, le=2**31 - 1)  # the range of an integer column on every database
 
 
 class PickConfirm(Strict):

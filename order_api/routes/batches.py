@@ -11,7 +11,7 @@ from order_api.deps import get_ctx, require_roles
 from order_api.errors import ApiError
 from order_api.feed import batch_data, order_data, publish_batch, task_data
 from order_api.models import Order, PickBatch, User
-from order_api.schemas import ClaimedBatch, ClaimRequest, ClaimResponse, ReassignRequest
+from order_api.schemas import ClaimedBatch, ClaimRequest, ClaimResponse, ReassignRequest, RowId
 
 router = APIRouter(prefix="/v1/pick-batches", tags=["picking"])
 
@@ -56,7 +56,7 @@ def _claimed(s: Session, batch: PickBatch) -> ClaimedBatch:
 
 
 @router.post("/{batch_id}/renew", response_model=ClaimedBatch)
-def renew(batch_id: int, caller: Caller = Depends(_pickers), ctx: ApiContext = Depends(get_ctx)) -> ClaimedBatch:
+def renew(batch_id: RowId, caller: Caller = Depends(_pickers), ctx: ApiContext = Depends(get_ctx)) -> ClaimedBatch:
     """Extend the lease of a batch the caller holds."""
     with ctx.write() as s:
         batch = _get(s, batch_id)
@@ -68,7 +68,7 @@ def renew(batch_id: int, caller: Caller = Depends(_pickers), ctx: ApiContext = D
 
 
 @router.post("/{batch_id}/reassign", response_model=ClaimedBatch)
-def reassign(batch_id: int, body: ReassignRequest, caller: Caller = Depends(_supervisors),
+def reassign(batch_id: RowId, body: ReassignRequest, caller: Caller = Depends(_supervisors),
              ctx: ApiContext = Depends(get_ctx)) -> ClaimedBatch:
     """A supervisor hands a batch to another picker; work the first picker does later is rejected."""
     with ctx.write() as s:

@@ -7,12 +7,13 @@ from order_api.deps import get_ctx, require_roles
 from order_api.errors import ApiError
 from order_api.feed import line_data, order_data, publish_order, publish_task
 from order_api.models import Order, PickTask
+from order_api.schemas import RowId
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
 @router.get("/{order_id}")
-def get_order(order_id: int, caller: Caller = Depends(require_roles("packer", "supervisor", "admin")),
+def get_order(order_id: RowId, caller: Caller = Depends(require_roles("packer", "supervisor", "admin")),
               ctx: ApiContext = Depends(get_ctx)) -> dict:
     """An order with its lines, as the feed shows it."""
     with ctx.db.read() as s:
@@ -21,7 +22,7 @@ def get_order(order_id: int, caller: Caller = Depends(require_roles("packer", "s
 
 
 @router.post("/{order_id}/cancel")
-def cancel(order_id: int, caller: Caller = Depends(require_roles("supervisor", "admin")),
+def cancel(order_id: RowId, caller: Caller = Depends(require_roles("supervisor", "admin")),
            ctx: ApiContext = Depends(get_ctx)) -> dict:
     """Cancel an order that has not shipped; picks for it are rejected from now on."""
     with ctx.write() as s:
@@ -36,7 +37,7 @@ def cancel(order_id: int, caller: Caller = Depends(require_roles("supervisor", "
 
 
 @router.post("/{order_id}/ship")
-def ship(order_id: int, caller: Caller = Depends(require_roles("packer", "supervisor", "admin")),
+def ship(order_id: RowId, caller: Caller = Depends(require_roles("packer", "supervisor", "admin")),
          ctx: ApiContext = Depends(get_ctx)) -> dict:
     """The carrier took the parcels; the order leaves the packing station's scope."""
     with ctx.write() as s:

@@ -1,0 +1,67 @@
+# Floorhand: every target bootstraps what it needs (Debian packages, .venv) by itself.
+# `make demo` and `make test` are the two commands a newcomer needs.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.floorhand-installed
+DEMO_DIR ?= .demo
+DEMO_PORT ?= 8080
+
+# Qt's xcb/offscreen platform plugins, QtMultimedia (libpulse0), a virtual screen and
+# keyboard for the end-to-end tests (xvfb, xdotool), and the server tests' PostgreSQL.
+DEBIAN_PACKAGES := libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0 \
+	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libpulse0 xvfb xauth xdotool \
+	postgresql
+
+.PHONY: demo test bench lock system-deps venv openapi clean
+
+demo: venv
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	$(BIN)/floorhand-api serve --seed demo --db sqlite:///$(DEMO_DIR)/orders.db \
+		--blob-store fs:$(DEMO_DIR)/blobs --port $(DEMO_PORT)
+
+test: venv
+	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/python -m benchmarks.server_sync
+
+openapi: venv
+	$(BIN)/floorhand-api openapi > docs/openapi.json
+
+# Regenerate the pinned, hashed lock file from pyproject.toml.
+lock: venv
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --extra server --extra dev --python-version 3.11 \
+		--generate-hashes -o requirements.lock
+
+venv: system-deps $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+		echo "python3 -m venv failed; installing python3-venv"; \
+		$(call apt_install,python3-venv) && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(call apt_install,$$missing); \
+	fi
+
+define apt_install
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1) >/dev/null
+endef
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info

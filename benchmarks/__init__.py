@@ -1,0 +1,1 @@
+"""Benchmark scripts; each prints a Markdown table for docs/benchmarks.md."""
