@@ -90,6 +90,7 @@ class MutationOutcome(BaseModel):
 class PushResponse(BaseModel):
     results: list[MutationOutcome]
     last_seq: int
+    cursor: int = Field(description="change-log position after this push: a pull that reaches it sees its effects")
 
 
 class ClaimRequest(Strict):

@@ -53,9 +53,16 @@ def _read_page(ctx: ApiContext, audiences: list[str], cursor: int, limit: int) -
         ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
+    end = rows[-1].seq if rows else cursor
+    if not has_more:
+        # Every seq up to last_seq had committed when it was read (seqs are handed out in
+        # commit order), and none of those after `end` is visible to this caller: the
+        # caller is caught up to last_seq, which lets a client tell that a push's effects
+        # (PushResponse.cursor) have arrived.
+        end = max(end, meta["last_seq"])
     return PullResponse(
         changes=[ChangeOut(entity=r.entity, id=r.entity_id, op=r.op, version=r.version, data=r.data) for r in rows],
-        cursor=rows[-1].seq if rows else cursor,
+        cursor=end,
         has_more=has_more,
         reset=False,
     )
@@ -87,7 +94,9 @@ def push(body: PushRequest, caller: Caller = Depends(get_caller), ctx: ApiContex
             device.last_seq = m.seq
             seen.add(m.id)
             results.append(outcome)
-        return PushResponse(results=results, last_seq=device.last_seq)
+        s.flush()
+        cursor = s.get(SyncMeta, "last_seq", populate_existing=True).value
+        return PushResponse(results=results, last_seq=device.last_seq, cursor=cursor)
 
 
 def _check_order(body: PushRequest, known: dict, last_seq: int) -> None:
