@@ -9,7 +9,7 @@ entity through two audiences ends with the upsert.
 
 from typing import Any, Iterable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from order_api.models import Change, SyncMeta
@@ -52,26 +52,54 @@ def publish(session: Session, entity: str, entity_id: Any, data: dict | None, ve
             audiences: Iterable[str]) -> None:
     """Record the new state of an entity (None = deleted) for exactly these audiences.
 
-    Audiences that held the entity before and are not listed get a tombstone: that is how
-    rows leaving a user's scope reach the client.
+    Nothing is written yet: the latest state of each entity published in a transaction is
+    written once, just before the commit (a push of 250 picks touches the same order and
+    batch again and again). Audiences that held the entity before and are not listed get
+    a tombstone: that is how rows leaving a user's scope reach the client.
     """
-    key = str(entity_id)
-    wanted = [] if data is None else sorted(set(audiences), key=lambda a: (not a.startswith("user:"), a))
-    held = session.execute(
-        select(Change.audience).where(Change.entity == entity, Change.entity_id == key, Change.op == "upsert")
-    ).scalars().all()
-    dropped = sorted(set(held) - set(wanted))
-    rows = [(a, "delete", None) for a in dropped] + [(a, "upsert", data) for a in wanted]
-    if not rows:
+    key = (entity, str(entity_id))
+    wanted = () if data is None else tuple(sorted(set(audiences), key=lambda a: (not a.startswith("user:"), a)))
+    pending_changes(session)[key] = (data, version, wanted)
+
+
+def pending_changes(session: Session) -> dict:
+    """Changes published in this transaction and not yet written, by (entity, id)."""
+    return session.info.setdefault("pending_changes", {})
+
+
+@event.listens_for(Session, "before_commit")
+def write_pending_changes(session: Session) -> None:
+    """Write the changes published so far in this transaction (also run before every commit)."""
+    pending = session.info.pop("pending_changes", None)
+    if not pending:
         return
-    session.execute(delete(Change).where(
-        Change.entity == entity, Change.entity_id == key, Change.audience.in_([a for a, _, _ in rows])))
-    first = allocate_seqs(session, len(rows))
+    held: dict[tuple[str, str], set[str]] = {}
+    keys = list(pending)
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        rows = session.execute(
+            select(Change.entity, Change.entity_id, Change.audience)
+            .where(tuple_(Change.entity, Change.entity_id).in_(chunk), Change.op == "upsert")
+        ).all()
+        for r in rows:
+            held.setdefault((r.entity, r.entity_id), set()).add(r.audience)
+    inserts = []
+    for (entity, entity_id), (data, version, wanted) in pending.items():
+        dropped = sorted(held.get((entity, entity_id), set()) - set(wanted))
+        inserts += [(entity, entity_id, a, "delete", version, None) for a in dropped]
+        inserts += [(entity, entity_id, a, "upsert", version, data) for a in wanted]
+    if not inserts:
+        return
+    for i in range(0, len(inserts), 500):
+        chunk = inserts[i:i + 500]
+        session.execute(delete(Change).where(
+            tuple_(Change.entity, Change.entity_id, Change.audience).in_([(e, k, a) for e, k, a, *_ in chunk])))
+    first = allocate_seqs(session, len(inserts))
     now = utcnow()
-    session.add_all(
-        Change(seq=first + i, entity=entity, entity_id=key, audience=aud, op=op, version=version, data=payload, at=now)
-        for i, (aud, op, payload) in enumerate(rows)
-    )
+    session.execute(Change.__table__.insert(), [
+        {"seq": first + i, "entity": e, "entity_id": k, "audience": a, "op": op, "version": v, "data": d, "at": now}
+        for i, (e, k, a, op, v, d) in enumerate(inserts)
+    ])
     session.info["published"] = True
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from order_api.changes import pending_changes
 from order_api.context import ApiContext, Caller
 from order_api.models import DeviceUser, User
 from order_api.schemas import Mutation, MutationOutcome
@@ -81,11 +82,16 @@ def apply_mutation(s: Session, ctx: ApiContext, caller: Caller, m: Mutation) -> 
         where = ".".join(str(p) for p in first.get("loc", ())) or "args"
         return _rejected(m, "invalid_args", f"{m.name}: {where}: {first.get('msg')}")
     actor = Actor(user=user, device_id=caller.device_id, mutation_id=m.id, settings=ctx.settings, now=utcnow())
+    published = pending_changes(s)
+    published_before = dict(published)
     savepoint = s.begin_nested()
     try:
         handler.apply(s, actor, args)
     except Rejected as exc:
         savepoint.rollback()
+        # What the rejected mutation published is rolled back with its rows.
+        published.clear()
+        published.update(published_before)
         return _rejected(m, exc.code, exc.message)
     savepoint.commit()
     return MutationOutcome(id=m.id, status="applied")
