@@ -107,3 +107,17 @@ def test_long_poll_with_nothing_new_answers_empty_after_the_wait(api, warehouse,
     _, cursor = staff["chloe"].pull_all()
     page = staff["chloe"].http.get("/v1/sync/pull", params={"cursor": cursor, "wait": 0.2}).json()
     assert page["changes"] == [] and page["cursor"] == cursor
+
+
+def test_a_tombstone_survives_later_changes_of_the_same_row(api, warehouse, staff):
+    anna, sam = staff["anna"], staff["sam"]
+    api.add_user("piet", "picker")
+    piet = api.sign_in("piet")
+    batch = anna.http.post("/v1/pick-batches/claim", json={}).json()["batches"][0]
+    _, cursor = anna.pull_all()
+    sam.http.post(f"/v1/pick-batches/{batch['batch']['id']}/reassign", json={"username": "piet"})
+    task = batch["tasks"][0]
+    assert piet.do("pick.confirm", task=task["id"], location=task["location_label"], qty=1,
+                   barcode=task["gtin"])["status"] == "applied"
+    page = anna.http.get("/v1/sync/pull", params={"cursor": cursor}).json()
+    assert ("pick_task", str(task["id"]), "delete") in {(c["entity"], c["id"], c["op"]) for c in page["changes"]}

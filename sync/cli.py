@@ -1,0 +1,104 @@
+"""`floorhand sync` and `floorhand status`: the client core without a window."""
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+import time
+
+from sync.api import ApiError
+from sync.client import ClientCore, default_data_dir
+from sync.engine import SyncStatus
+from sync.outbox import Outbox
+from sync.store.database import LocalStore, StoreDamaged
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="floorhand", description="Floorhand client core (headless).")
+    parser.add_argument("--data-dir", default=None, help="local data folder (default: FLOORHAND_DATA_DIR or the "
+                                                         "platform's data folder)")
+    parser.add_argument("--log-level", default="warning")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("sync", help="sign in and synchronise with the order API")
+    run.add_argument("--server", required=True, help="base URL of the order API")
+    run.add_argument("--user", required=True, help="username; the PIN comes from FLOORHAND_PIN or a prompt")
+    run.add_argument("--once", action="store_true", help="push and pull once, print the status and exit")
+    run.add_argument("--ca-bundle", default=None, help="CA bundle for a corporate TLS certificate")
+    run.add_argument("--keyring", default=None, help="keyring backend as module.Class, or 'none'")
+    sub.add_parser("status", help="print the local queue: pending and rejected actions")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    data_dir = args.data_dir or default_data_dir()
+    try:
+        if args.command == "status":
+            return print_queue(data_dir)
+        return run_sync(args, data_dir)
+    except StoreDamaged as exc:
+        print(f"floorhand: {exc}", file=sys.stderr)
+        return 3
+
+
+def run_sync(args, data_dir) -> int:
+    core = ClientCore.open(data_dir, args.server, keyring=args.keyring, ca_bundle=args.ca_bundle)
+    try:
+        if core.signin.resume(args.user) is None:
+            pin = os.environ.get("FLOORHAND_PIN") or getpass.getpass(f"PIN for {args.user}: ")
+            try:
+                person = core.signin.online(username=args.user, pin=pin)
+            except ApiError as exc:
+                print(f"floorhand: sign-in failed: {exc}", file=sys.stderr)
+                return 2
+            if person.note:
+                print(f"floorhand: note: {person.note}", file=sys.stderr)
+        core.engine.signed_in()
+        if args.once:
+            status = core.engine.sync_once()
+            print(format_status(status))
+            return 0 if status.last_error is None else 1
+        core.engine.subscribe(lambda status: print(format_status(status), flush=True))
+        core.engine.start()
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+    finally:
+        core.close()
+
+
+def format_status(s: SyncStatus) -> str:
+    parts = [f"state={s.state.value}", f"pending={s.pending}", f"rejected={s.rejected}", f"cursor={s.cursor}"]
+    if s.oldest_pending_age_s is not None:
+        parts.append(f"oldest_pending={s.oldest_pending_age_s:.0f}s")
+    if s.last_push_at:
+        parts.append(f"last_push={s.last_push_at:%H:%M:%S}")
+    if s.last_pull_at:
+        parts.append(f"last_pull={s.last_pull_at:%H:%M:%S}")
+    if s.stuck:
+        parts.append("STUCK: actions are waiting and pushes keep failing")
+    if s.last_error:
+        parts.append(f"last_error={s.last_error!r}")
+    return " ".join(parts)
+
+
+def print_queue(data_dir) -> int:
+    store = LocalStore.open(data_dir)
+    try:
+        outbox = Outbox(store)
+        pending = outbox.pending(limit=10_000)
+        print(f"pending: {len(pending)}")
+        for m in pending:
+            print(f"  #{m.seq} {m.name} by {m.user} at {m.at} {m.args}")
+        rejected = outbox.rejected()
+        print(f"rejected: {len(rejected)}")
+        for r in rejected:
+            m = r.mutation
+            print(f"  #{m.seq} {m.name} by {m.user} at {m.at}: {r.code}: {r.message}")
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""The sync engine: pushes the outbox and pulls the feed in the background, without Qt.
+
+Two worker threads share one API client. The pusher sleeps until something is queued
+(Outbox.on_append), then sends the outbox in seq order, in batches. The puller follows
+the feed from the replica's cursor, committing each page with its cursor, and then
+long-polls so that a change on the server shows up in about a second. Connectivity is
+judged from those calls (sync.connectivity); failures back off exponentially with jitter,
+capped at 60 s, and any new action or an explicit kick() retries at once.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sync.api import ApiError, AuthRequired, BadResponse, Offline, OrderApi, RequestRefused, ServerBusy
+from sync.connectivity import Connectivity, SyncState
+from sync.outbox import Outbox, RejectedMutation
+from sync.retry import Backoff
+from sync.store import replica
+from sync.store.database import LocalStore
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the status bar and `floorhand status` show."""
+
+    state: SyncState
+    pending: int
+    rejected: int
+    oldest_pending_age_s: float | None
+    last_push_at: datetime | None
+    last_pull_at: datetime | None
+    last_error: str | None
+    stuck: bool
+    cursor: int
+
+
+@dataclass
+class EngineOptions:
+    """Tuning of the engine; the defaults are the ones the benchmarks chose."""
+
+    push_batch: int = 250
+    pull_limit: int = 2000
+    long_poll_s: float = 20.0
+    stuck_after_s: float = 600.0
+    backoff: Backoff = Backoff(base=1.0, cap=60.0)
+
+
+class SyncEngine:
+    """Background push/pull of one device's store against the order API."""
+
+    def __init__(self, store: LocalStore, outbox: Outbox, api: OrderApi, options: EngineOptions | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self._store, self._outbox, self._api = store, outbox, api
+        self.options = options or EngineOptions()
+        self._clock = clock
+        self.device_id = outbox.device_id()
+        initial = SyncState.CONNECTING if api.tokens is not None else SyncState.AUTH_REQUIRED
+        self.connectivity = Connectivity(initial, on_change=self._state_changed)
+        self._listeners: list[Callable[[SyncStatus], None]] = []
+        self._rejection_listeners: list[Callable[[list[RejectedMutation]], None]] = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._push_wanted = threading.Event()
+        self._pull_wanted = threading.Event()
+        self._signed_in = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_push_at: datetime | None = None
+        self._last_pull_at: datetime | None = None
+        self._last_error: str | None = None
+        self._catching_up = True
+        outbox.on_append(self._queued)
+        # Effects an earlier run pulled but did not mark as arrived (a crash in between).
+        outbox.settle(self.cursor())
+
+    # --- observing -----------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[SyncStatus], None]) -> None:
+        """listener(status) runs on a worker thread after every state or queue change."""
+        self._listeners.append(listener)
+
+    def on_rejected(self, listener: Callable[[list[RejectedMutation]], None]) -> None:
+        self._rejection_listeners.append(listener)
+
+    def cursor(self) -> int:
+        with self._store.replica.read() as conn:
+            return replica.cursor(conn)
+
+    def status(self) -> SyncStatus:
+        pending, rejected_count, oldest = self._outbox.counts()
+        now = self._clock()
+        age = (now - datetime.fromisoformat(oldest)).total_seconds() if oldest else None
+        return SyncStatus(
+            state=self.connectivity.state, pending=pending, rejected=rejected_count, oldest_pending_age_s=age,
+            last_push_at=self._last_push_at, last_pull_at=self._last_pull_at, last_error=self._last_error,
+            stuck=self._stuck(pending, age, now), cursor=self.cursor(),
+        )
+
+    def _stuck(self, pending: int, age: float | None, now: datetime) -> bool:
+        """Mutations wait, no push has succeeded for a while, and yet the server answers."""
+        if not pending or age is None or age < self.options.stuck_after_s:
+            return False
+        since_push = (now - self._last_push_at).total_seconds() if self._last_push_at else age
+        answering = self._last_pull_at is not None and (now - self._last_pull_at).total_seconds() < self.options.stuck_after_s
+        return since_push >= self.options.stuck_after_s and answering
+
+    def wait_for(self, predicate: Callable[[SyncStatus], bool], timeout: float) -> SyncStatus:
+        """Block until predicate(status) holds or timeout passes; returns the last status."""
+        deadline = threading.Event()
+        timer = threading.Timer(timeout, deadline.set)
+        timer.start()
+        try:
+            with self._changed:
+                while True:
+                    status = self.status()
+                    if predicate(status) or deadline.is_set():
+                        return status
+                    self._changed.wait(0.5)
+        finally:
+            timer.cancel()
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+        if self._listeners:
+            status = self.status()
+            for listener in self._listeners:
+                listener(status)
+
+    def _state_changed(self, before: SyncState, after: SyncState, event: str) -> None:
+        log.info("sync %s -> %s (%s)", before.value, after.value, event)
+
+    # --- control -------------------------------------------------------------------
+
+    def start(self) -> None:
+        for name, target in (("push", self._push_loop), ("pull", self._pull_loop)):
+            thread = threading.Thread(target=target, name=f"sync-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for event in (self._push_wanted, self._pull_wanted, self._signed_in):
+            event.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def kick(self) -> None:
+        """Retry now (the network came back, the user pressed sync)."""
+        self._push_wanted.set()
+        self._pull_wanted.set()
+
+    def signed_in(self) -> None:
+        """New tokens are in the API client: leave auth_required and go on."""
+        self.connectivity.fire("signed_in")
+        self._signed_in.set()
+        self.kick()
+
+    def _queued(self) -> None:
+        self.connectivity.fire("work")
+        self._push_wanted.set()
+        self._notify()
+
+    # --- one round, also used by `floorhand sync --once` -------------------------------
+
+    def sync_once(self) -> SyncStatus:
+        """Push everything, then pull to the end of the feed, in the calling thread."""
+        if self._push_all() and self._pull(wait=0, until_caught_up=True):
+            if self.status().pending == 0:
+                self.connectivity.fire("caught_up")
+        self._notify()
+        return self.status()
+
+    def pull_now(self) -> SyncStatus:
+        """Pull to the end of the feed in the calling thread, without pushing."""
+        self._pull(wait=0, until_caught_up=True)
+        self._notify()
+        return self.status()
+
+    # --- push ----------------------------------------------------------------------
+
+    def _push_loop(self) -> None:
+        failures = 0
+        self._push_wanted.set()
+        while not self._stop.is_set():
+            self._push_wanted.wait(self._retry_delay(failures) if failures else None)
+            self._push_wanted.clear()
+            if self._stop.is_set():
+                return
+            if self.connectivity.state is SyncState.AUTH_REQUIRED:
+                self._signed_in.wait()
+                self._signed_in.clear()
+                continue
+            failures = 0 if self._push_all() else failures + 1
+            if failures and self.connectivity.state in (SyncState.OFFLINE, SyncState.ERROR):
+                self.connectivity.fire("retry")
+
+    def _push_all(self) -> bool:
+        """Send pending mutations until none are left; False when a call failed."""
+        while not self._stop.is_set():
+            batch = self._outbox.pending(self.options.push_batch)
+            if not batch:
+                return True
+            try:
+                outcome = self._api.push(self.device_id, [m.wire() for m in batch])
+            except ApiError as exc:
+                self._outbox.record_failure(batch, str(exc))
+                self._failed(exc)
+                return False
+            rejected = self._outbox.record_results(batch, outcome.results, outcome.cursor)
+            self._last_push_at = self._clock()
+            self.connectivity.fire("call_ok")
+            if rejected:
+                log.warning("%d mutation(s) rejected by the server: %s", len(rejected),
+                            ", ".join(f"{r.mutation.name}#{r.mutation.seq} {r.code}" for r in rejected))
+                for listener in self._rejection_listeners:
+                    listener(rejected)
+            self._notify()
+        return True
+
+    # --- pull ----------------------------------------------------------------------
+
+    def _pull_loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            if self.connectivity.state is SyncState.AUTH_REQUIRED:
+                self._signed_in.wait()
+                self._signed_in.clear()
+                continue
+            wait = 0.0 if self._catching_up else self.options.long_poll_s
+            if self._pull(wait=wait, until_caught_up=False):
+                failures = 0
+                if not self._catching_up and self.status().pending == 0:
+                    self.connectivity.fire("caught_up")
+                    self._notify()
+                continue
+            failures += 1
+            self._pull_wanted.wait(self._retry_delay(failures))
+            self._pull_wanted.clear()
+            if self.connectivity.state in (SyncState.OFFLINE, SyncState.ERROR):
+                self.connectivity.fire("retry")
+
+    def _pull(self, wait: float, until_caught_up: bool) -> bool:
+        """One pull (or, with until_caught_up, pulls until has_more is false); False on failure."""
+        while True:
+            try:
+                page = self._api.pull(self.cursor(), self.options.pull_limit, wait)
+            except ApiError as exc:
+                self._failed(exc)
+                return False
+            self.connectivity.fire("call_ok")
+            self._last_pull_at = self._clock()
+            if page.reset:
+                log.warning("the server asked for a full resync; the replica is rebuilt (queued actions stay)")
+                with self._store.replica.write() as conn:
+                    replica.wipe(conn)
+                self._catching_up = True
+                continue
+            if page.changes or page.cursor != self.cursor():
+                with self._store.replica.write() as conn:
+                    replica.apply_page(conn, page.changes, page.cursor)
+                self._outbox.settle(page.cursor)
+                if page.changes:
+                    self._notify()
+            self._catching_up = page.has_more
+            if not (until_caught_up and page.has_more):
+                return True
+            wait = 0
+
+    # --- failures ------------------------------------------------------------------
+
+    def _failed(self, exc: ApiError) -> None:
+        self._last_error = str(exc)
+        if isinstance(exc, Offline):
+            self.connectivity.fire("network_down")
+        elif isinstance(exc, AuthRequired):
+            self.connectivity.fire("unauthorized")
+        else:
+            if isinstance(exc, (RequestRefused, BadResponse, ServerBusy)):
+                log.error("sync call failed: %s", exc)
+            self.connectivity.fire("failure")
+        self._notify()
+
+    def _retry_delay(self, failures: int) -> float:
+        return max(0.05, self.options.backoff.delay(failures - 1))

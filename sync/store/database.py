@@ -1,0 +1,131 @@
+"""Opening the local files: integrity check, migration, one writer and free readers."""
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import QueuePool
+
+from sync.store import migrate
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FILE = "journal.sqlite3"
+REPLICA_FILE = "replica.sqlite3"
+
+
+class StoreDamaged(Exception):
+    """The journal file is unreadable; it is left untouched for recovery."""
+
+
+@dataclass
+class SqliteFile:
+    """One SQLite file in WAL mode with a single writer connection and a pool of readers."""
+
+    path: Path
+    durable: bool
+    writer: Engine = field(init=False)
+    reader: Engine = field(init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        url = f"sqlite:///{self.path}"
+        args = {"check_same_thread": False, "timeout": 30}
+        self.writer = create_engine(url, connect_args=args, poolclass=QueuePool, pool_size=1, max_overflow=0)
+        self.reader = create_engine(url, connect_args=args, pool_size=4, max_overflow=8)
+        for engine, begin in ((self.writer, "BEGIN IMMEDIATE"), (self.reader, "BEGIN")):
+            self._configure(engine, begin)
+
+    def _configure(self, engine: Engine, begin: str) -> None:
+        durable = self.durable
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (SQLAlchemy's pysqlite recipe)
+            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000",
+                           # FULL syncs the WAL on every commit: an acknowledged action
+                           # survives power loss, not just a killed process.
+                           f"synchronous={'FULL' if durable else 'NORMAL'}"):
+                dbapi_conn.execute(f"PRAGMA {pragma}")
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql(begin)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """The one write transaction at a time; committed when the block ends without error."""
+        with self._lock, self.writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction on one snapshot; never waits for the writer (WAL)."""
+        with self.reader.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+
+@dataclass
+class LocalStore:
+    """The journal (precious) and the replica (rebuildable) of one data folder."""
+
+    data_dir: Path
+    journal: SqliteFile
+    replica: SqliteFile
+    replica_rebuilt: str | None = None  # why the replica was thrown away at start, if it was
+
+    @classmethod
+    def open(cls, data_dir: Path | str) -> "LocalStore":
+        data_dir = Path(data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        journal_path, replica_path = data_dir / JOURNAL_FILE, data_dir / REPLICA_FILE
+        problem = _integrity_problem(journal_path)
+        if problem:
+            raise StoreDamaged(
+                f"The local journal {journal_path} is damaged ({problem}). It holds actions not yet sent to "
+                f"the server, so it was left untouched: copy the folder {data_dir} for support before removing it.")
+        rebuilt = _integrity_problem(replica_path)
+        if rebuilt:
+            _set_aside(replica_path)
+            log.warning("local cache %s was damaged (%s); it is rebuilt from the server", replica_path, rebuilt)
+        journal = SqliteFile(journal_path, durable=True)
+        replica = SqliteFile(replica_path, durable=False)
+        migrate.upgrade(journal.writer, "journal", journal_path)
+        migrate.upgrade(replica.writer, "replica", replica_path)
+        return cls(data_dir, journal, replica, rebuilt)
+
+    def close(self) -> None:
+        self.journal.dispose()
+        self.replica.dispose()
+
+
+def _integrity_problem(path: Path) -> str | None:
+    """None when the file is absent or passes SQLite's quick_check; else what is wrong."""
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as conn:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if rows == ["ok"] else "; ".join(rows)
+
+
+def _set_aside(path: Path) -> None:
+    """Keep the damaged file (and its WAL) for diagnosis instead of deleting it."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            part.rename(path.with_name(f"{path.name}.damaged-{stamp}{suffix}"))

@@ -1,0 +1,145 @@
+"""Tables of the two local database files.
+
+The journal file holds what only this device knows and can never be re-downloaded: the
+outbox, sync state, rejected mutations, the upload journal, the audit log and offline
+sign-in verifiers. The replica file holds server state from the pull feed, which can be
+rebuilt from the server at any time; keeping them apart means a damaged cache never costs
+queued work (ARCHITECTURE.md §3).
+"""
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+
+journal = MetaData()
+replica = MetaData()
+
+outbox = Table(
+    "outbox", journal,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("name", String(48), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("user", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+    # pending: not yet acknowledged; acked: applied by the server, its effects not yet
+    # pulled (ack_cursor says from where they show); done: visible in the replica.
+    Column("state", String(8), nullable=False, default="pending"),
+    Column("ack_cursor", BigInteger),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Index("ix_outbox_state_seq", "state", "seq"),
+)
+
+sync_state = Table(
+    "sync_state", journal,
+    Column("key", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+rejected = Table(
+    "rejected", journal,
+    Column("id", String(36), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("name", String(48), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("user", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("code", String(48), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("rejected_at", String(40), nullable=False),
+    Column("resolved_by", String(64)),
+    Column("resolved_at", String(40)),
+)
+
+audit_log = Table(
+    "audit_log", journal,
+    Column("id", Integer, primary_key=True),
+    Column("at", String(40), nullable=False),
+    Column("user", String(64)),
+    Column("action", String(48), nullable=False),
+    Column("detail", JSON),
+)
+
+signin_verifiers = Table(
+    "signin_verifiers", journal,
+    Column("username", String(64), primary_key=True),
+    Column("badge", String(64), index=True),
+    Column("user", JSON, nullable=False),  # id, display name, roles as /v1/me gave them
+    Column("verifier", String(256), nullable=False),  # scrypt of the PIN; never the PIN
+    Column("signed_in_online_at", String(40), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", String(40)),
+)
+
+upload_files = Table(
+    "upload_files", journal,
+    Column("id", Integer, primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("sha256", String(64)),
+    Column("sku", String(32), nullable=False),
+    Column("state", String(16), nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("queued_at", String(40), nullable=False),
+)
+
+upload_sessions = Table(
+    "upload_sessions", journal,
+    Column("file_id", Integer, primary_key=True),
+    Column("upload_id", String(64), nullable=False, unique=True),
+    Column("part_size", BigInteger, nullable=False),
+    Column("part_count", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+upload_parts = Table(
+    "upload_parts", journal,
+    Column("file_id", Integer, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(128), nullable=False),
+)
+
+# Replica: one table per entity of the pull feed. The whole row is kept as JSON (so a
+# field the server adds needs no migration) next to the few columns that are queried.
+REPLICA_KEYS: dict[str, tuple[tuple[str, type], ...]] = {
+    "product": (("sku", String), ("gtin", String)),
+    "location": (("label", String), ("route_key", String)),
+    "stock": (("location_id", Integer), ("product_id", Integer)),
+    "box_type": (("code", String),),
+    "order": (("number", String), ("status", String)),
+    "order_line": (("order_id", Integer),),
+    "pick_batch": (("status", String), ("claimed_by", Integer)),
+    "pick_task": (("batch_id", Integer), ("route_key", String)),
+    "parcel": (("order_id", Integer),),
+    "shot": (("product_id", Integer),),
+    "sample": (("barcode", String),),
+    "asset": (("product_id", Integer),),
+    "stock_check": (),
+}
+
+replica_tables: dict[str, Table] = {}
+for _entity, _keys in REPLICA_KEYS.items():
+    replica_tables[_entity] = Table(
+        f"r_{_entity}", replica,
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("version", Integer, nullable=False),
+        Column("data", Text, nullable=False),
+        *(Column(name, kind(), index=True) for name, kind in _keys),
+    )
+
+# Entities this client version does not know yet are kept verbatim, not dropped.
+replica_other = Table(
+    "r_other", replica,
+    Column("entity", String(32), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+replica_meta = Table(
+    "replica_meta", replica,
+    Column("key", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+)

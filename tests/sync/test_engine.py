@@ -1,0 +1,152 @@
+"""The sync engine against the real reference API: push, pull, rejections, reset, outages."""
+
+import random
+
+from order_api.retention import purge_tombstones
+from order_api.server import start_in_thread
+from sync.connectivity import SyncState
+from sync.engine import EngineOptions
+from sync.retry import Backoff
+
+FAST = EngineOptions(long_poll_s=2.0, backoff=Backoff(base=0.05, cap=0.2))
+
+
+def _signed_in(server, open_core, user="anna", **kwargs):
+    core = open_core(server.url, options=FAST, **kwargs)
+    core.signin.online(username=user, pin="1111")
+    core.engine.signed_in()
+    return core
+
+
+def _claim(core):
+    return core.api.claim_batches()[0]
+
+
+def _pick(core, task, qty=None):
+    return core.outbox.append("anna", "pick.confirm", {"task": task["id"], "location": task["location_label"],
+                                                     "qty": qty or task["qty"], "barcode": task["gtin"]})
+
+
+def test_sync_once_pulls_the_scope_and_pushes_the_queue(server, open_core):
+    core = _signed_in(server, open_core)
+    batch = _claim(core)
+    task = batch["tasks"][0]
+    _pick(core, task, 1)
+    status = core.engine.sync_once()
+    assert status.pending == 0 and status.last_error is None
+    assert status.state is SyncState.IDLE
+    row = core.view.row("pick_task", task["id"])
+    assert row["picked_qty"] == 1
+    with server.db.read() as s:
+        from order_api.models import PickTask
+        assert s.get(PickTask, task["id"]).picked_qty == 1
+
+
+def test_the_view_is_server_state_plus_pending_mutations(server, open_core):
+    core = _signed_in(server, open_core)
+    task = _claim(core)["tasks"][0]
+    core.engine.sync_once()
+    _pick(core, task, 1)
+    assert core.view.row("pick_task", task["id"])["picked_qty"] == 1  # predicted, not yet sent
+    with core.store.replica.read() as conn:
+        from sync.store import replica
+        assert replica.load(conn, "pick_task", id=task["id"])[0]["picked_qty"] == 0
+    core.engine.sync_once()
+    assert core.view.row("pick_task", task["id"])["picked_qty"] == 1  # now server state, counted once
+
+
+def test_background_engine_pushes_as_soon_as_something_is_queued(server, open_core):
+    core = _signed_in(server, open_core)
+    task = _claim(core)["tasks"][0]
+    core.engine.start()
+    core.engine.wait_for(lambda s: s.state is SyncState.IDLE, 30)
+    _pick(core, task)
+    status = core.engine.wait_for(lambda s: s.pending == 0 and core.view.row("pick_task", task["id"])["status"] == "done", 30)
+    assert status.pending == 0
+    assert core.view.row("pick_task", task["id"])["status"] == "done"
+
+
+def test_a_change_on_the_server_reaches_the_replica_by_long_poll(server, open_core):
+    core = _signed_in(server, open_core, user="sam")
+    core.engine.start()
+    core.engine.wait_for(lambda s: s.state is SyncState.IDLE, 30)
+    sam = server.sign_in("sam", pin="1111", device_id="office")
+    order_id = server.warehouse.orders[0]
+    assert sam.http.post(f"/v1/orders/{order_id}/cancel").status_code == 200
+    core.engine.wait_for(lambda s: (core.view.row("order", order_id) or {}).get("status") == "cancelled", 30)
+    assert core.view.row("order", order_id)["status"] == "cancelled"
+
+
+def test_a_pick_for_an_order_cancelled_meanwhile_lands_in_the_rejected_list(server, open_core):
+    core = _signed_in(server, open_core)
+    task = _claim(core)["tasks"][0]
+    core.engine.sync_once()
+    sam = server.sign_in("sam", pin="1111", device_id="office")
+    sam.http.post(f"/v1/orders/{task['order_id']}/cancel")
+    _pick(core, task)
+    status = core.engine.sync_once()
+    assert status.pending == 0 and status.rejected == 1
+    [rejected] = core.outbox.rejected()
+    assert rejected.code == "order_cancelled" and rejected.mutation.args["task"] == task["id"]
+    assert core.view.row("pick_task", task["id"])["picked_qty"] == 0
+
+
+def test_offline_then_online(server, open_core, tmp_path):
+    core = _signed_in(server, open_core)
+    task = _claim(core)["tasks"][0]
+    core.engine.sync_once()
+    url, port = server.url, int(server.url.rsplit(":", 1)[1])
+    server.server.stop()
+    _pick(core, task, 1)
+    status = core.engine.sync_once()
+    assert status.state is SyncState.OFFLINE and status.pending == 1
+    assert core.view.row("pick_task", task["id"])["picked_qty"] == 1
+    from order_api.settings import ServerSettings
+    restarted = start_in_thread(ServerSettings(db_url=f"sqlite:///{tmp_path}/server.db",
+                                               blob_store=f"fs:{tmp_path}/server/blobs", public_url=url), port=port)
+    try:
+        core.engine.connectivity.fire("retry")
+        status = core.engine.sync_once()
+        assert status.pending == 0 and status.last_error is None or status.state is SyncState.IDLE
+        assert core.view.row("pick_task", task["id"])["picked_qty"] == 1
+    finally:
+        restarted.stop()
+
+
+def test_reset_rebuilds_the_replica_and_keeps_the_outbox(server, open_core):
+    core = _signed_in(server, open_core)
+    batch = _claim(core)
+    core.engine.sync_once()
+    sam = server.sign_in("sam", pin="1111", device_id="office")
+    server.add_user("piet", "picker")
+    sam.http.post(f"/v1/pick-batches/{batch['batch']['id']}/reassign", json={"username": "piet"})
+    # The tombstones of the reassigned batch are purged before this client saw them.
+    assert purge_tombstones(server.db, older_than_s=0) > 0
+    queued = _pick(core, batch["tasks"][0], 1)
+    status = core.engine.pull_now()
+    assert status.last_error is None
+    assert [m.id for m in core.outbox.pending()] == [queued.id]
+    assert core.view.rows("pick_task") == []  # the batch left anna's scope: gone after the rebuild
+    assert len(core.view.rows("product")) == 2
+
+
+def test_a_damaged_replica_is_rebuilt_and_queued_mutations_survive(server, open_core, tmp_path):
+    core = _signed_in(server, open_core)
+    task = _claim(core)["tasks"][0]
+    core.engine.sync_once()
+    queued = _pick(core, task, 1)
+    core.close()
+    replica_file = tmp_path / "client" / "replica.sqlite3"
+    raw = bytearray(replica_file.read_bytes())
+    garbage = random.Random(7)
+    for offset in range(4096, len(raw), 4096 * 3):  # every third page but the header page
+        raw[offset:offset + 4096] = garbage.randbytes(4096)
+    replica_file.write_bytes(bytes(raw))
+    again = open_core(server.url, options=FAST)
+    assert again.store.replica_rebuilt
+    assert [m.id for m in again.outbox.pending()] == [queued.id]
+    again.signin.online(username="anna", pin="1111")
+    again.engine.signed_in()
+    status = again.engine.sync_once()
+    assert status.pending == 0
+    assert again.view.row("pick_task", task["id"])["picked_qty"] == 1
