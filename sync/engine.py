@@ -173,8 +173,10 @@ class SyncEngine:
 
     def sync_once(self) -> SyncStatus:
         """Push everything, then pull to the end of the feed, in the calling thread."""
-        if self._push_all() and self._pull(wait=0, until_caught_up=True):
-            if self.status().pending == 0:
+        pushed = self._push_all()
+        # A push refused for good (say a 413) must not keep fresh server state away.
+        if self.connectivity.state not in (SyncState.OFFLINE, SyncState.AUTH_REQUIRED):
+            if self._pull(wait=0, until_caught_up=True) and pushed and self.status().pending == 0:
                 self.connectivity.fire("caught_up")
         self._notify()
         return self.status()

@@ -12,7 +12,8 @@ FAST = EngineOptions(long_poll_s=2.0, backoff=Backoff(base=0.05, cap=0.2))
 
 
 def _signed_in(server, open_core, user="anna", **kwargs):
-    core = open_core(server.url, options=FAST, **kwargs)
+    kwargs.setdefault("options", FAST)
+    core = open_core(server.url, **kwargs)
     core.signin.online(username=user, pin="1111")
     core.engine.signed_in()
     return core
@@ -150,3 +151,19 @@ def test_a_damaged_replica_is_rebuilt_and_queued_mutations_survive(server, open_
     status = again.engine.sync_once()
     assert status.pending == 0
     assert again.view.row("pick_task", task["id"])["picked_qty"] == 1
+
+
+def test_the_stuck_queue_alarm_rings_when_pushes_fail_while_the_server_answers(server, open_core):
+    from datetime import datetime, timedelta, timezone
+
+    from sync.outbox import Outbox
+
+    core = _signed_in(server, open_core, options=EngineOptions(stuck_after_s=300, backoff=Backoff(0.05, 0.2)))
+    long_ago = datetime.now(timezone.utc) - timedelta(minutes=10)
+    # A mutation the server refuses as a whole request (413, body too large) blocks the queue.
+    Outbox(core.store, clock=lambda: long_ago).append("anna", "pick.confirm", {"task": 1, "note": "x" * 3_000_000})
+    status = core.engine.sync_once()
+    assert status.pending == 1 and status.last_pull_at is not None
+    assert "larger than" in (status.last_error or "")
+    assert status.stuck is True
+    assert status.oldest_pending_age_s >= 600

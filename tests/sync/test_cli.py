@@ -1,0 +1,54 @@
+"""`floorhand sync --once` and `floorhand status` as real processes against the real API."""
+
+import os
+import subprocess
+import sys
+
+from sync.outbox import Outbox
+from sync.store.database import LocalStore
+
+
+def _floorhand(*args, pin="1111"):
+    env = {**os.environ, "FLOORHAND_PIN": pin}
+    return subprocess.run([sys.executable, "-m", "sync.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_sync_once_then_status(server, tmp_path):
+    data = tmp_path / "cli-data"
+    run = _floorhand("--data-dir", str(data), "sync", "--server", server.url, "--user", "anna", "--once",
+                     "--keyring", "none")
+    assert run.returncode == 0, run.stderr
+    assert "state=idle" in run.stdout and "pending=0" in run.stdout
+    assert "not kept" in run.stderr  # no keyring: says why the sign-in is not remembered
+
+    store = LocalStore.open(data)
+    outbox = Outbox(store)
+    task = server.warehouse.tasks[server.warehouse.batches[0]][0]
+    outbox.append("anna", "pick.confirm", {"task": task, "location": "Z-00-00-0", "qty": 1, "barcode": "0"})
+    store.close()
+    status = _floorhand("--data-dir", str(data), "status")
+    assert status.returncode == 0
+    assert "pending: 1" in status.stdout and "pick.confirm" in status.stdout
+
+    run = _floorhand("--data-dir", str(data), "sync", "--server", server.url, "--user", "anna", "--once",
+                     "--keyring", "none")
+    assert run.returncode == 0, run.stderr
+    status = _floorhand("--data-dir", str(data), "status")
+    assert "pending: 0" in status.stdout
+    assert "rejected: 1" in status.stdout
+    assert "lease_lost" in status.stdout  # anna never claimed that batch
+
+
+def test_a_wrong_pin_fails_clearly(server, tmp_path):
+    run = _floorhand("--data-dir", str(tmp_path / "d"), "sync", "--server", server.url, "--user", "anna", "--once",
+                     "--keyring", "none", pin="0000")
+    assert run.returncode == 2
+    assert "sign-in failed" in run.stderr and "0000" not in run.stderr
+
+
+def test_an_unreachable_server_leaves_the_queue_alone(tmp_path):
+    run = _floorhand("--data-dir", str(tmp_path / "d"), "sync", "--server", "http://127.0.0.1:9", "--user", "anna",
+                     "--once", "--keyring", "none")
+    assert run.returncode == 2
+    assert "sign-in failed" in run.stderr
