@@ -86,7 +86,11 @@ def apply_mutation(s: Session, ctx: ApiContext, caller: Caller, m: Mutation) -> 
     published_before = dict(published)
     savepoint = s.begin_nested()
     try:
-        handler.apply(s, actor, args)
+        # Handlers check first and write after, so their queries never need their own
+        # pending writes; the savepoint's commit flushes once per mutation instead of
+        # before every query.
+        with s.no_autoflush:
+            handler.apply(s, actor, args)
     except Rejected as exc:
         savepoint.rollback()
         # What the rejected mutation published is rolled back with its rows.
