@@ -1,5 +1,8 @@
 """Publishing entity changes to the change log, per audience, in commit order.
 
+The version the feed gives a row is the seq of the change that carries it: strictly
+increasing per row, and free (no write to the row itself).
+
 An audience is a slice of the data that some roles see ("catalog", "floor", ...) or one
 user's own work ("user:17"). A role reads a set of audiences in which every entity appears
 at most once, except "user:N" rows, which are always written before the wider audience in
@@ -9,7 +12,7 @@ entity through two audiences ends with the upsert.
 
 from typing import Any, Iterable
 
-from sqlalchemy import delete, event, select, tuple_, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from order_api.models import Change, SyncMeta
@@ -70,19 +73,25 @@ def pending_changes(session: Session) -> dict:
 @event.listens_for(Session, "before_commit")
 def write_pending_changes(session: Session) -> None:
     """Write the changes published so far in this transaction (also run before every commit)."""
+    if session.in_nested_transaction():
+        return  # a savepoint: wait for the real commit, so each entity is written once
     pending = session.info.pop("pending_changes", None)
     if not pending:
         return
+    by_entity: dict[str, list[str]] = {}
+    for entity, entity_id in pending:
+        by_entity.setdefault(entity, []).append(entity_id)
     held: dict[tuple[str, str], set[str]] = {}
-    keys = list(pending)
-    for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
-        rows = session.execute(
-            select(Change.entity, Change.entity_id, Change.audience)
-            .where(tuple_(Change.entity, Change.entity_id).in_(chunk), Change.op == "upsert")
-        ).all()
-        for r in rows:
-            held.setdefault((r.entity, r.entity_id), set()).add(r.audience)
+    # One entity per statement: `entity = ? AND entity_id IN (...)` uses the unique index
+    # on both databases, where a row-value IN over (entity, entity_id) scans on SQLite.
+    for entity, ids in by_entity.items():
+        for i in range(0, len(ids), 500):
+            rows = session.execute(
+                select(Change.entity_id, Change.audience)
+                .where(Change.entity == entity, Change.entity_id.in_(ids[i:i + 500]), Change.op == "upsert")
+            ).all()
+            for r in rows:
+                held.setdefault((entity, r.entity_id), set()).add(r.audience)
     inserts = []
     for (entity, entity_id), (data, version, wanted) in pending.items():
         dropped = sorted(held.get((entity, entity_id), set()) - set(wanted))
@@ -90,15 +99,21 @@ def write_pending_changes(session: Session) -> None:
         inserts += [(entity, entity_id, a, "upsert", version, data) for a in wanted]
     if not inserts:
         return
-    for i in range(0, len(inserts), 500):
-        chunk = inserts[i:i + 500]
-        session.execute(delete(Change).where(
-            tuple_(Change.entity, Change.entity_id, Change.audience).in_([(e, k, a) for e, k, a, *_ in chunk])))
+    # Replace only the (entity, id, audience) entries written now: an older tombstone of
+    # another audience must stay until that audience's readers have seen it.
+    replaced: dict[tuple[str, str], list[str]] = {}
+    for entity, entity_id, audience, *_ in inserts:
+        replaced.setdefault((entity, audience), []).append(entity_id)
+    for (entity, audience), ids in replaced.items():
+        for i in range(0, len(ids), 500):
+            session.execute(delete(Change).where(Change.entity == entity, Change.audience == audience,
+                                                 Change.entity_id.in_(ids[i:i + 500])))
     first = allocate_seqs(session, len(inserts))
     now = utcnow()
     session.execute(Change.__table__.insert(), [
-        {"seq": first + i, "entity": e, "entity_id": k, "audience": a, "op": op, "version": v, "data": d, "at": now}
-        for i, (e, k, a, op, v, d) in enumerate(inserts)
+        {"seq": first + i, "entity": e, "entity_id": k, "audience": a, "op": op, "version": first + i, "data": d,
+         "at": now}
+        for i, (e, k, a, op, _v, d) in enumerate(inserts)
     ])
     session.info["published"] = True
 
@@ -113,7 +128,7 @@ def bulk_publish(session: Session, entity: str, rows: list[tuple[Any, dict, int]
         Change.__table__.insert(),
         [
             {"seq": first + i, "entity": entity, "entity_id": str(eid), "audience": audience,
-             "op": "upsert", "version": version, "data": data, "at": now}
+             "op": "upsert", "version": first + i, "data": data, "at": now}
             for i, (eid, data, version) in enumerate(rows)
         ],
     )
