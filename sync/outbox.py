@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from sync.store.database import LocalStore
 from sync.store.schema import audit_log, outbox, rejected, sync_state
@@ -102,10 +102,15 @@ class Outbox:
                                 .order_by(outbox.c.seq).limit(limit)).all()
         return [_row_to_mutation(r) for r in rows]
 
-    def in_view(self) -> list[Mutation]:
-        """Mutations whose effects the replica does not show yet (pending and acked), in seq order."""
+    def in_view(self, replica_cursor: int | None = None) -> list[Mutation]:
+        """Mutations whose effects a replica at replica_cursor does not show yet, in seq order.
+
+        Pending ones always; acked ones until the replica has reached their ack_cursor.
+        """
+        shown_after = outbox.c.ack_cursor > replica_cursor if replica_cursor is not None else True
         with self._store.journal.read() as conn:
-            rows = conn.execute(select(outbox).where(outbox.c.state.in_(("pending", "acked")))
+            rows = conn.execute(select(outbox).where(or_(outbox.c.state == "pending",
+                                                         and_(outbox.c.state == "acked", shown_after)))
                                 .order_by(outbox.c.seq)).all()
         return [_row_to_mutation(r) for r in rows]
 

@@ -85,7 +85,9 @@ class LocalView:
         """Rows of one entity (filtered on indexed columns), with the queue's effects."""
         with self._store.replica.read() as conn:
             found = {row["id"]: row for row in replica.load(conn, entity, **where)}
-        queued = self._outbox.in_view()
+            cursor = replica.cursor(conn)
+        # Acked mutations whose effects these rows already hold are not applied again.
+        queued = self._outbox.in_view(cursor)
         confirmations = {}
         if entity == "pick_task":
             wanted = [m.args.get("confirmation") for m in queued if m.name == "pick.undo"]
