@@ -58,17 +58,32 @@ def mutation(name: str, roles: tuple[str, ...], args: type[BaseModel]):
     return register
 
 
-def apply_mutation(s: Session, ctx: ApiContext, caller: Caller, m: Mutation) -> MutationOutcome:
-    """Apply one mutation inside a savepoint; a rejection rolls back only its own writes."""
+def _person(s: Session, device_id: str, username: str) -> tuple[User | None, bool]:
+    """The user behind a mutation, and whether they ever signed in on this device."""
+    user = s.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        return None, False
+    signed_in_here = s.execute(
+        select(DeviceUser.id).where(DeviceUser.device_id == device_id, DeviceUser.user_id == user.id)
+    ).first()
+    return user, signed_in_here is not None
+
+
+def apply_mutation(s: Session, ctx: ApiContext, caller: Caller, m: Mutation, people: dict | None = None
+                   ) -> MutationOutcome:
+    """Apply one mutation inside a savepoint; a rejection rolls back only its own writes.
+
+    `people` caches who is who across the mutations of one push (they are mostly one person's).
+    """
     from order_api.models.base import utcnow
 
-    user = s.execute(select(User).where(User.username == m.user)).scalar_one_or_none()
+    people = {} if people is None else people
+    if m.user not in people:
+        people[m.user] = _person(s, caller.device_id, m.user)
+    user, signed_in_here = people[m.user]
     if user is None or not user.active:
         return _rejected(m, "unknown_user", f"User {m.user!r} does not exist or is disabled.")
-    signed_in_here = s.execute(
-        select(DeviceUser.id).where(DeviceUser.device_id == caller.device_id, DeviceUser.user_id == user.id)
-    ).first()
-    if signed_in_here is None:
+    if not signed_in_here:
         return _rejected(m, "forbidden", f"User {m.user!r} never signed in on device {caller.device_id!r}.")
     handler = REGISTRY.get(m.name)
     if handler is None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, insert, select
 
 from order_api.changes import audiences_for, write_pending_changes
 from order_api.context import ApiContext, Caller
@@ -97,19 +97,30 @@ def push(body: PushRequest, caller: Caller = Depends(get_caller), ctx: ApiContex
         known = {r.id: r for r in s.execute(select(MutationResult).where(MutationResult.id.in_(ids))).scalars()}
         _check_order(body, known, device.last_seq)
         results: list[MutationOutcome] = []
-        seen: set[str] = set()
+        fresh: dict[str, MutationOutcome] = {}
+        people: dict = {}
         for m in body.mutations:
-            if m.id in known or m.id in seen:
-                stored = known.get(m.id) or s.get(MutationResult, m.id)
+            if m.id in known:
+                stored = known[m.id]
                 results.append(MutationOutcome(id=m.id, status="duplicate", code=stored.code, message=stored.message,
                                                original_status=stored.status))
-                continue
-            outcome = apply_mutation(s, ctx, caller, m)
-            s.add(MutationResult(id=m.id, device_id=body.device_id, seq=m.seq, name=m.name, username=m.user,
-                                 status=outcome.status, code=outcome.code, message=outcome.message, client_at=m.at))
-            device.last_seq = m.seq
-            seen.add(m.id)
-            results.append(outcome)
+            elif m.id in fresh:
+                first = fresh[m.id]
+                results.append(MutationOutcome(id=m.id, status="duplicate", code=first.code, message=first.message,
+                                               original_status=first.status))
+            else:
+                outcome = apply_mutation(s, ctx, caller, m, people)
+                fresh[m.id] = outcome
+                results.append(outcome)
+        if fresh:
+            applied = {m.id: m for m in body.mutations if m.id in fresh}
+            s.execute(insert(MutationResult), [
+                {"id": m.id, "device_id": body.device_id, "seq": m.seq, "name": m.name, "username": m.user,
+                 "status": fresh[m.id].status, "code": fresh[m.id].code, "message": fresh[m.id].message,
+                 "client_at": m.at}
+                for m in applied.values()
+            ])
+            device.last_seq = max(m.seq for m in applied.values())
         write_pending_changes(s)
         cursor = s.execute(select(SyncMeta.value).where(SyncMeta.key == "last_seq")).scalar_one()
         return PushResponse(results=results, last_seq=device.last_seq, cursor=cursor)
