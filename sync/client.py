@@ -11,6 +11,7 @@ from sync.api import OrderApi
 from sync.credentials import TokenVault, choose_keyring
 from sync.engine import EngineOptions, SyncEngine
 from sync.outbox import Outbox
+from sync.retry import RetryPolicy
 from sync.signin import PinVerifiers, SignIn
 from sync.store.database import LocalStore
 from sync.view import LocalView
@@ -35,11 +36,11 @@ class ClientCore:
     @classmethod
     def open(cls, data_dir: Path | str, server_url: str, *, keyring: str | None = None, ca_bundle: str | None = None,
              transport: httpx.BaseTransport | None = None, offline_days: float = 7,
-             options: EngineOptions | None = None) -> "ClientCore":
+             options: EngineOptions | None = None, retry: RetryPolicy | None = None) -> "ClientCore":
         store = LocalStore.open(data_dir)
         outbox = Outbox(store)
         holder: dict[str, SignIn] = {}
-        api = OrderApi(server_url, transport=transport, ca_bundle=ca_bundle,
+        api = OrderApi(server_url, transport=transport, ca_bundle=ca_bundle, retry=retry or RetryPolicy(),
                        on_tokens=lambda tokens: holder["signin"].store_rotated(tokens))
         vault = TokenVault(choose_keyring(keyring))
         signin = SignIn(api, vault, PinVerifiers(store.journal, valid_days=offline_days), outbox.device_id(),

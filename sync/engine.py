@@ -11,21 +11,18 @@ capped at 60 s, and any new action or an explicit kick() retries at once.
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
-from sync.api import ApiError, AuthRequired, BadResponse, Offline, OrderApi, RequestRefused, ServerBusy
+from sync.api import ApiError, AuthRequired, BadResponse, Offline, OrderApi, PullPage, RequestRefused, ServerBusy
 from sync.connectivity import Connectivity, SyncState
-from sync.outbox import Outbox, RejectedMutation
+from sync.outbox import Outbox, RejectedMutation, utcnow
 from sync.retry import Backoff
 from sync.store import replica
 from sync.store.database import LocalStore
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -155,6 +152,7 @@ class SyncEngine:
 
     def kick(self) -> None:
         """Retry now (the network came back, the user pressed sync)."""
+        self.connectivity.fire("retry")
         self._push_wanted.set()
         self._pull_wanted.set()
 
@@ -202,7 +200,9 @@ class SyncEngine:
                 self._signed_in.clear()
                 continue
             failures = 0 if self._push_all() else failures + 1
-            if failures and self.connectivity.state in (SyncState.OFFLINE, SyncState.ERROR):
+            # Offline stays offline while backing off (no flicker through "connecting");
+            # the next successful call or a kick() leaves it.
+            if failures and self.connectivity.state is SyncState.ERROR:
                 self.connectivity.fire("retry")
 
     def _push_all(self) -> bool:
@@ -210,6 +210,10 @@ class SyncEngine:
         while not self._stop.is_set():
             batch = self._outbox.pending(self.options.push_batch)
             if not batch:
+                # The queue just emptied: if the feed is caught up too, the engine is idle
+                # now rather than after the next (long) poll.
+                if not self._catching_up:
+                    self.connectivity.fire("caught_up")
                 return True
             try:
                 outcome = self._api.push(self.device_id, [m.wire() for m in batch])
@@ -218,6 +222,9 @@ class SyncEngine:
                 self._failed(exc)
                 return False
             rejected = self._outbox.record_results(batch, outcome.results, outcome.cursor)
+            # The puller may have stored this push's effects before its answer arrived; left
+            # `acked`, the view would count them twice until some later page.
+            self._outbox.settle(self.cursor())
             self._last_push_at = self._clock()
             self.connectivity.fire("call_ok")
             if rejected:
@@ -238,7 +245,7 @@ class SyncEngine:
                 self._signed_in.clear()
                 continue
             wait = 0.0 if self._catching_up else self.options.long_poll_s
-            if self._pull(wait=wait, until_caught_up=False):
+            if self._pull(wait=wait, until_caught_up=self._catching_up):
                 failures = 0
                 if not self._catching_up and self.status().pending == 0:
                     self.connectivity.fire("caught_up")
@@ -247,35 +254,48 @@ class SyncEngine:
             failures += 1
             self._pull_wanted.wait(self._retry_delay(failures))
             self._pull_wanted.clear()
-            if self.connectivity.state in (SyncState.OFFLINE, SyncState.ERROR):
+            if self.connectivity.state is SyncState.ERROR:
                 self.connectivity.fire("retry")
 
     def _pull(self, wait: float, until_caught_up: bool) -> bool:
-        """One pull (or, with until_caught_up, pulls until has_more is false); False on failure."""
-        while True:
-            try:
-                page = self._api.pull(self.cursor(), self.options.pull_limit, wait)
-            except ApiError as exc:
-                self._failed(exc)
-                return False
-            self.connectivity.fire("call_ok")
-            self._last_pull_at = self._clock()
-            if page.reset:
-                log.warning("the server asked for a full resync; the replica is rebuilt (queued actions stay)")
-                with self._store.replica.write() as conn:
-                    replica.wipe(conn)
-                self._catching_up = True
-                continue
-            if page.changes or page.cursor != self.cursor():
-                with self._store.replica.write() as conn:
-                    replica.apply_page(conn, page.changes, page.cursor)
-                self._outbox.settle(page.cursor)
-                if page.changes:
-                    self._notify()
-            self._catching_up = page.has_more
-            if not (until_caught_up and page.has_more):
-                return True
-            wait = 0
+        """One pull (or, with until_caught_up, pulls until has_more is false); False on failure.
+
+        While a page is stored, the next one is already requested: the server reads page
+        n+1 while this process decodes and stores page n, instead of each waiting for the
+        other ("Client core" in docs/benchmarks.md).
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull-ahead") as ahead:
+            coming: Future[PullPage] | None = None
+            while True:
+                try:
+                    page = (coming.result() if coming is not None
+                            else self._api.pull(self.cursor(), self.options.pull_limit, wait))
+                except ApiError as exc:
+                    self._failed(exc)
+                    return False
+                coming = None
+                self.connectivity.fire("call_ok")
+                self._last_pull_at = self._clock()
+                if page.reset:
+                    log.warning("the server asked for a full resync; the replica is rebuilt (queued actions stay)")
+                    with self._store.replica.write() as conn:
+                        replica.wipe(conn)
+                    self._catching_up = True
+                    continue
+                more = until_caught_up and page.has_more and not self._stop.is_set()
+                if more:
+                    # page.cursor is the cursor this page is stored with just below.
+                    coming = ahead.submit(self._api.pull, page.cursor, self.options.pull_limit, 0)
+                if page.changes or page.cursor != self.cursor():
+                    with self._store.replica.write() as conn:
+                        replica.apply_page(conn, page.changes, page.cursor)
+                    self._outbox.settle(page.cursor)
+                    if page.changes:
+                        self._notify()
+                self._catching_up = page.has_more
+                if not more:
+                    return True
+                wait = 0
 
     # --- failures ------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Reliability tests: real client and server processes killed with SIGKILL at random points."""
