@@ -28,6 +28,7 @@ test: venv
 
 bench: venv
 	$(BIN)/python -m benchmarks.server_sync
+	$(BIN)/python -m benchmarks.client_sync
 
 openapi: venv
 	$(BIN)/floorhand-api openapi > docs/openapi.json

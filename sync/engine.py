@@ -45,7 +45,7 @@ class EngineOptions:
     """Tuning of the engine; the defaults are the ones the benchmarks chose."""
 
     push_batch: int = 250
-    pull_limit: int = 2000
+    pull_limit: int = 5000
     long_poll_s: float = 20.0
     stuck_after_s: float = 600.0
     backoff: Backoff = Backoff(base=1.0, cap=60.0)
@@ -273,6 +273,12 @@ class SyncEngine:
                 except ApiError as exc:
                     self._failed(exc)
                     return False
+                except RuntimeError:
+                    # httpx refuses to go on once the client is closed; while stopping, a
+                    # long poll still in flight ends that way and it is not an error.
+                    if self._stop.is_set():
+                        return False
+                    raise
                 coming = None
                 self.connectivity.fire("call_ok")
                 self._last_pull_at = self._clock()

@@ -1,12 +1,15 @@
 """Writing pull pages into the replica: each page and its cursor in one transaction."""
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 
+import orjson
 from sqlalchemy import Connection, select
 
 from sync.store.schema import REPLICA_KEYS, replica_meta, replica_other, replica_tables
+
+# orjson encodes about five times faster than the json module; the row is stored as it came.
+_dumps = orjson.dumps
 
 _UPSERT: dict[str, str] = {}
 for _entity, _keys in REPLICA_KEYS.items():
@@ -46,7 +49,7 @@ def apply_page(conn: Connection, changes: Iterable, new_cursor: int) -> int:
             if ch.op == "delete":
                 deletes["\0other"].append((ch.entity, ch.id))
             else:
-                upserts["\0other"].append((ch.entity, ch.id, ch.version, json.dumps(ch.data)))
+                upserts["\0other"].append((ch.entity, ch.id, ch.version, _dumps(ch.data).decode()))
             continue
         row_id = int(ch.id)
         if ch.op == "delete":
@@ -55,7 +58,7 @@ def apply_page(conn: Connection, changes: Iterable, new_cursor: int) -> int:
         else:
             _flush_deletes(conn, deletes, ch.entity)
             data = ch.data
-            upserts[ch.entity].append((row_id, ch.version, json.dumps(data), *(data.get(k) for k, _ in keys)))
+            upserts[ch.entity].append((row_id, ch.version, _dumps(data).decode(), *(data.get(k) for k, _ in keys)))
     for entity in list(upserts):
         _flush_upserts(conn, upserts, entity)
     for entity in list(deletes):
@@ -93,4 +96,4 @@ def load(conn: Connection, entity: str, **where) -> list[dict]:
     q = select(table.c.data)
     for column, value in where.items():
         q = q.where(table.c[column] == value)
-    return [json.loads(d) for d in conn.execute(q.order_by(table.c.id)).scalars()]
+    return [orjson.loads(d) for d in conn.execute(q.order_by(table.c.id)).scalars()]
