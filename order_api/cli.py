@@ -6,6 +6,8 @@ import logging
 import os
 import sys
 import tempfile
+import threading
+import time
 
 from order_api.settings import ServerSettings
 
@@ -66,8 +68,21 @@ def serve_forever(args) -> int:
     if args.seed != "none":
         loaded = load_seed(app.state.ctx.db, args.seed)
         print(f"floorhand-api: seed {args.seed}: {loaded}", file=sys.stderr)
+    threading.Thread(target=_purge_hourly, args=(app.state.ctx.db, settings), name="retention", daemon=True).start()
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
     return 0
+
+
+def _purge_hourly(db, settings: ServerSettings) -> None:
+    """Drop tombstones past retention once an hour; clients behind them get `reset`."""
+    from order_api.retention import purge_tombstones
+
+    log = logging.getLogger("order_api.retention")
+    while True:
+        gone = purge_tombstones(db, settings.tombstone_retention_s)
+        if gone:
+            log.info("purged %d tombstones older than %d s", gone, settings.tombstone_retention_s)
+        time.sleep(3600)
 
 
 if __name__ == "__main__":
