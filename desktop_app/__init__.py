@@ -1,0 +1,1 @@
+"""The Floorhand desktop and handheld application (PySide6)."""

@@ -1,0 +1,1 @@
+"""Tests of the UI-free workflows, against the real reference API."""

@@ -1,0 +1,305 @@
+"""The picking workflow against the real reference API and a real client core: scans in, mutations out."""
+
+import pytest
+
+from desktop_app.workflows.picking import PickingOptions, PickingSession, PickingState
+from order_api.models import Order, PickTask
+from scanners.codes import LocationLabel, ProductCode, ToteCode, Unrecognised, UserBadge
+
+
+def product(gtin13: str, quantity: int | None = None) -> ProductCode:
+    return ProductCode(gtin="0" + gtin13, raw=gtin13, quantity=quantity)
+
+
+def assign_totes(session: PickingSession, first: int = 1) -> None:
+    n = first
+    while session.tote_needed() is not None:
+        assert session.scan(ToteCode(f"T-{n:04d}")).kind == "accept"
+        n += 1
+
+
+def pick_current(session: PickingSession):
+    """Walk to the current bin and scan items until the task is complete; returns the last outcome."""
+    card = session.current()
+    assert session.scan(LocationLabel(card.location_label)).kind == "accept"
+    for _ in range(card.remaining):
+        outcome = session.scan(product(card.gtin))
+    return outcome
+
+
+def pick_everything(session: PickingSession):
+    assign_totes(session)
+    outcome = None
+    while session.current() is not None:
+        outcome = pick_current(session)
+    return outcome
+
+
+def server_tasks(server, batch_id: int) -> list[PickTask]:
+    with server.db.read() as s:
+        tasks = s.query(PickTask).filter_by(batch_id=batch_id).all()
+        s.expunge_all()
+        return tasks
+
+
+def queued(core) -> list[tuple[str, dict]]:
+    return [(m.name, m.args) for m in core.outbox.in_view()]
+
+
+@pytest.fixture
+def session(core):
+    s = PickingSession(core, "anna", PickingOptions())
+    assert s.start().kind == "accept"
+    return s
+
+
+def test_a_whole_batch_picked_by_scans_reaches_the_server(server, core, session):
+    batch_id = server.warehouse.batches[0]
+    assert session.batch_id == batch_id
+    assert session.state is PickingState.NEED_TOTES
+    outcome = pick_everything(session)
+    assert outcome.kind == "done" and "done" in outcome.message
+    assert session.state is PickingState.BATCH_DONE
+    summary = session.summary()
+    assert (summary.lines_total, summary.lines_picked, summary.qty_picked) == (2, 2, 4)
+    assert summary.queued_actions == 2 + 4  # two totes, one confirm per scanned item
+
+    status = core.engine.sync_once()
+    assert status.pending == 0 and status.rejected == 0
+    tasks = server_tasks(server, batch_id)
+    assert tasks and all(t.picked_qty == t.qty and t.status == "done" for t in tasks)
+    with server.db.read() as s:
+        assert sorted(o.tote for o in s.query(Order).filter_by(batch_id=batch_id)) == ["T-0001", "T-0002"]
+
+
+def test_tasks_come_in_route_order_with_the_batch_progress(session):
+    assign_totes(session)
+    first = session.current()
+    assert first.location_label == "A-01-01-1" and first.product_name == "Rain Jacket, Olive, L"
+    assert (first.remaining, first.lines_done, first.lines_total) == (2, 0, 2)
+    assert first.tote in ("T-0001", "T-0002") and first.order_number.startswith("SO-")
+    pick_current(session)
+    second = session.current()
+    assert second.location_label == "A-01-02-1" and second.gtin == "4012345678901"
+    assert (second.lines_done, second.lines_total) == (1, 2)
+
+
+def test_a_tote_already_used_in_the_batch_is_refused(core, session):
+    assert session.scan(ToteCode("T-0001")).kind == "accept"
+    before = queued(core)
+    outcome = session.scan(ToteCode("T-0001"))
+    assert outcome.kind == "reject" and "already holds" in outcome.message
+    assert queued(core) == before
+    assert session.state is PickingState.NEED_TOTES
+
+
+def test_wrong_location_and_wrong_product_change_nothing(core, session):
+    assign_totes(session)
+    before_queue, before_view = queued(core), core.view.rows("pick_task")
+
+    assert session.scan(product("4006381333931")).message == "Scan the location first: go to A-01-01-1"
+    outcome = session.scan(LocationLabel("B-02-01-1"))
+    assert outcome.kind == "reject"
+    assert outcome.message == "Wrong location: scanned B-02-01-1, go to A-01-01-1"
+    assert session.state is PickingState.NEED_LOCATION
+
+    assert session.scan(LocationLabel("A-01-01-1")).kind == "accept"
+    outcome = session.scan(product("4012345678901"))
+    assert outcome.kind == "reject" and outcome.message.startswith("Wrong product: scanned 4012345678901")
+    assert queued(core) == before_queue and core.view.rows("pick_task") == before_view
+
+
+def test_a_tote_scan_at_a_task_checks_the_tote_the_items_go_into(core, session):
+    assign_totes(session)
+    tote = session.current().tote
+    other = "T-0002" if tote == "T-0001" else "T-0001"
+    before = queued(core)
+    assert session.scan(ToteCode(tote)).kind == "accept"
+    assert session.scan(ToteCode(other)).message == f"Wrong tote: this goes into {tote}."
+    assert queued(core) == before
+
+
+def test_a_product_scan_alone_is_enough_when_the_site_does_not_require_location_scans(core):
+    session = PickingSession(core, "anna", PickingOptions(location_scan_required=False))
+    session.start()
+    assign_totes(session)
+    assert session.state is PickingState.NEED_PRODUCT
+    assert session.scan(product("4006381333931")).kind == "accept"
+    assert session.current().picked_qty == 1
+
+
+def test_a_gs1_count_and_a_typed_count_confirm_several_items_at_once(core, session):
+    assign_totes(session)
+    assert session.scan(LocationLabel("A-01-01-1")).kind == "accept"
+    assert session.enter_quantity(2).kind == "reject"  # no item scanned yet: the product is unverified
+    assert session.scan(product("4006381333931", quantity=3)).kind == "reject"  # more than the task needs
+    assert session.scan(product("4006381333931", quantity=2)).kind == "accept"
+    assert session.current().location_label == "A-01-02-1"
+
+    assert session.scan(LocationLabel("A-01-02-1")).kind == "accept"
+    assert session.scan(product("4012345678901")).kind == "accept"
+    assert session.enter_quantity(2).kind == "reject"  # only one more is needed
+    assert session.enter_quantity(1).kind == "done"
+    confirms = [args["qty"] for name, args in queued(core) if name == "pick.confirm"]
+    assert confirms == [2, 1, 1]
+
+
+def test_undo_takes_back_the_last_scan_on_the_device_and_the_server(server, core, session):
+    assign_totes(session)
+    card = session.current()
+    session.scan(LocationLabel(card.location_label))
+    session.scan(product(card.gtin))
+    confirm = core.outbox.pending()[-1]
+    assert confirm.name == "pick.confirm"
+
+    outcome = session.undo_last()
+    assert outcome.kind == "accept" and card.location_label in outcome.message
+    undo = core.outbox.pending()[-1]
+    assert (undo.name, undo.args) == ("pick.undo", {"task": card.task_id, "confirmation": confirm.id})
+    again = session.current()
+    assert again.task_id == card.task_id and again.picked_qty == 0
+    assert session.undo_last().kind == "reject"  # nothing left to take back
+
+    core.engine.sync_once()
+    [task] = [t for t in server_tasks(server, session.batch_id) if t.id == card.task_id]
+    assert (task.picked_qty, task.status) == (0, "open")
+
+
+def test_undo_after_a_completed_task_steps_back_to_it(core, session):
+    assign_totes(session)
+    first = session.current()
+    pick_current(session)
+    assert session.current().task_id != first.task_id
+    session.undo_last()
+    back = session.current()
+    assert back.task_id == first.task_id and back.remaining == 1
+    assert session.state is PickingState.NEED_PRODUCT  # still at that bin
+    assert session.scan(product(first.gtin)).kind == "accept"
+    assert session.current().task_id != first.task_id
+
+
+def test_skip_moves_the_task_to_the_end_of_the_walk_without_telling_the_server(core, session):
+    assign_totes(session)
+    before = queued(core)
+    assert session.current().location_label == "A-01-01-1"
+    assert session.skip().kind == "accept"
+    assert session.current().location_label == "A-01-02-1"
+    pick_current(session)
+    assert session.current().location_label == "A-01-01-1"
+    assert session.skip().kind == "reject"  # the last task has nowhere to go
+    assert [n for n, _ in queued(core)][len(before):] == ["pick.confirm", "pick.confirm"]
+
+
+def test_a_short_pick_moves_on_and_the_reallocated_task_joins_the_batch(server, core, session):
+    assign_totes(session)
+    pick_current(session)
+    shorted = session.current()
+    assert shorted.location_label == "A-01-02-1"
+    with pytest.raises(ValueError):
+        session.short("lost")
+    outcome = session.short("not_found")
+    assert outcome.kind == "done"
+    assert queued(core)[-1] == ("pick.short", {"task": shorted.task_id, "reason": "not_found"})
+
+    core.engine.sync_once()  # the server finds the product in another bin and adds a task to the batch
+    card = session.current()
+    assert session.state is PickingState.NEED_LOCATION
+    assert (card.location_label, card.gtin, card.remaining) == ("B-02-01-1", "4012345678901", 2)
+    assert pick_current(session).kind == "done"
+    core.engine.sync_once()
+    tasks = {t.location_id: t for t in server_tasks(server, session.batch_id)}
+    assert sorted(t.status for t in tasks.values()) == ["done", "done", "short"]
+    summary = session.summary()
+    assert (summary.lines_total, summary.lines_picked, summary.lines_short, summary.queued_actions) == (3, 2, 1, 0)
+
+
+def test_the_whole_batch_is_picked_with_the_server_down_and_applied_when_it_is_back(server, core, session,
+                                                                                      restart_server):
+    stop, start = restart_server
+    stop()
+    outcome = pick_everything(session)
+    assert outcome.kind == "done"
+    assert core.engine.sync_once().pending == 6
+    assert all(t.picked_qty == 0 for t in server_tasks(server, session.batch_id))
+
+    start()
+    core.engine.connectivity.fire("retry")
+    status = core.engine.sync_once()
+    assert status.pending == 0 and status.rejected == 0
+    assert all(t.picked_qty == t.qty == 2 and t.status == "done" for t in server_tasks(server, session.batch_id))
+
+
+def test_a_device_without_the_server_takes_up_its_claimed_batch_where_it_left_off(server, core, session,
+                                                                                  restart_server):
+    assign_totes(session)
+    pick_current(session)
+    left_at = session.current().task_id
+    stop, _ = restart_server
+    stop()
+
+    resumed = PickingSession(core, "anna")
+    outcome = resumed.start()
+    assert outcome.kind == "accept" and "offline" in outcome.message
+    assert resumed.batch_id == session.batch_id and resumed.offline_reason
+    assert resumed.tote_needed() is None and resumed.current().task_id == left_at
+    assert resumed.state is PickingState.NEED_LOCATION
+
+
+def test_a_restart_online_resumes_at_the_right_task_and_then_claims_the_next_batch(server, core, session):
+    assign_totes(session)
+    pick_current(session)
+    core.engine.sync_once()
+    resumed = PickingSession(core, "anna")
+    assert resumed.start().kind == "accept" and resumed.batch_id == session.batch_id
+    assert resumed.current().location_label == "A-01-02-1"
+    assert pick_current(resumed).kind == "done"
+
+    core.engine.sync_once()
+    assert resumed.start().kind == "accept"
+    assert resumed.batch_id == server.warehouse.batches[1]
+    assert resumed.state is PickingState.NEED_TOTES
+
+
+def test_a_pick_for_an_order_cancelled_meanwhile_comes_back_rejected(server, core, session):
+    core.engine.sync_once()
+    first_task = server.warehouse.tasks[session.batch_id][1]  # SKU-1 at A-01-01-1, first on the walk
+    with server.db.read() as s:
+        order_id = s.get(PickTask, first_task).line.order_id
+    sam = server.sign_in("sam", pin="1111", device_id="office")
+    assert sam.http.post(f"/v1/orders/{order_id}/cancel").status_code == 200
+
+    assert pick_everything(session).kind == "done"  # the device has not heard of the cancel yet
+    status = core.engine.sync_once()
+    assert status.pending == 0
+    rejected = core.outbox.rejected()
+    assert {r.code for r in rejected} == {"order_cancelled"}
+    assert [r.mutation.name for r in rejected if r.mutation.args.get("task") == first_task] == ["pick.confirm"] * 2
+    # Now that the device knows, the cancelled order's line is no longer offered.
+    assert session.summary().lines_total == 1
+
+
+def test_a_cancelled_order_known_on_the_device_is_not_offered(server, core):
+    order_id = server.warehouse.orders[0]
+    sam = server.sign_in("sam", pin="1111", device_id="office")
+    session = PickingSession(core, "anna")
+    session.start()
+    assert sam.http.post(f"/v1/orders/{order_id}/cancel").status_code == 200
+    core.engine.sync_once()
+    assert session.tote_needed().orders_total == 1
+    assign_totes(session)
+    assert pick_current(session).kind == "done"
+
+
+def test_badges_and_unreadable_scans(session):
+    outcome = session.scan(UserBadge("U0002"))
+    assert (outcome.kind, outcome.badge) == ("switch_user", "U0002")
+    outcome = session.scan(Unrecognised("xyz", "Not a barcode this warehouse uses."))
+    assert (outcome.kind, outcome.message) == ("reject", "Not a barcode this warehouse uses.")
+
+
+def test_scans_before_a_batch_is_started_are_refused(core):
+    session = PickingSession(core, "anna")
+    assert session.state is PickingState.NO_BATCH and session.current() is None and session.summary() is None
+    assert session.scan(LocationLabel("A-01-01-1")).kind == "reject"
+    assert session.skip().kind == "reject"
+    assert core.outbox.pending() == []
