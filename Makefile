@@ -42,9 +42,10 @@ lock: venv
 venv: system-deps $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	@# Debian's python3 leaves a venv without pip when python3-venv is missing: check pip.
+	@test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV) || { \
 		echo "python3 -m venv failed; installing python3-venv"; \
-		$(call apt_install,python3-venv) && $(PYTHON) -m venv $(VENV); }
+		$(call apt_install,python3-venv) && $(PYTHON) -m venv --clear $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
