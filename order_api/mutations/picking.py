@@ -3,7 +3,9 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from order_api.feed import publish_batch, publish_order, publish_stock, publish_stock_check, publish_task
+from order_api.feed import (
+    publish_batch, publish_line, publish_order, publish_stock, publish_stock_check, publish_task,
+)
 from order_api.models import Location, Order, PickBatch, PickEvent, PickTask, Stock, StockCheck
 from order_api.mutations import Actor, Rejected, mutation
 from order_api.mutations.args import PickConfirm, PickShort, PickUndo, ToteAssign
@@ -41,19 +43,26 @@ def _same_product(barcode: str, gtin: str, sku: str) -> bool:
 
 
 def _refresh_progress(s: Session, task: PickTask) -> None:
-    """Recompute order and batch status after a task changed, and publish what moved."""
+    """Recompute order and batch status after one task (and its line) changed; publish what moved."""
     order, batch = task.line.order, task.batch
+    order_before, batch_before = order.status, batch.status
     if order.status in ("released", "picking", "picked"):
         done = all(ln.picked_qty + ln.short_qty >= ln.qty for ln in order.lines)
         order.status = "picked" if done else "picking"
     if batch.status in ("claimed", "done"):
         batch.status = "claimed" if any(t.status == "open" for t in batch.tasks) else "done"
-    publish_order(s, order)
-    publish_batch(s, batch, with_tasks=False)
-    # Tasks carry the order's status and tote, so every task of the order is republished.
-    for t in batch.tasks:
-        if t.line.order_id == order.id:
-            publish_task(s, t)
+    publish_task(s, task)
+    if order.status != order_before:
+        # The order may enter or leave the packing audience (with its lines), and every
+        # task of the order carries its status.
+        publish_order(s, order)
+        for t in batch.tasks:
+            if t.line.order_id == order.id:
+                publish_task(s, t)
+    else:
+        publish_line(s, task.line)
+    if batch.status != batch_before:
+        publish_batch(s, batch, with_tasks=False)
 
 
 @mutation("pick.confirm", PICK_ROLES, PickConfirm)
@@ -157,8 +166,6 @@ def undo_pick(s: Session, actor: Actor, a: PickUndo) -> None:
     if task.status == "done":
         task.status = "open"
     _move_stock(s, task, event.qty)
-    if order.status == "picked":
-        order.status = "picking"
     _refresh_progress(s, task)
 
 
