@@ -15,7 +15,9 @@ TOTE_BUSY = ("picking", "picked")
 
 
 def _task(s: Session, task_id: int) -> PickTask:
-    task = s.get(PickTask, task_id, with_for_update=True)
+    # PostgreSQL: lock the row against another device's push. SQLite has one writer at a
+    # time, so the copy already in this session is current and no SELECT is needed.
+    task = s.get(PickTask, task_id, with_for_update=s.get_bind().dialect.name != "sqlite")
     if task is None:
         raise Rejected("unknown_task", f"Pick task {task_id} does not exist.")
     return task
