@@ -71,12 +71,17 @@ def replica_rows(core: ClientCore) -> int:
 def initial_sync(url: str, folder: Path, pull_limit: int) -> tuple[int, float]:
     """(rows stored, seconds) of one pull from cursor 0 to the end of the feed."""
     core = open_core(folder, url, SUPERVISOR, EngineOptions(pull_limit=pull_limit))
+    return timed_pull(core, "the initial sync")
+
+
+def timed_pull(core, what: str) -> tuple[int, float]:
+    """(rows stored, seconds) of core's pull from its cursor to the end of the feed; closes core."""
     try:
         started = time.perf_counter()
         status = core.engine.pull_now()
         spent = time.perf_counter() - started
         if status.last_error:
-            raise RuntimeError(f"the initial sync failed: {status.last_error}")
+            raise RuntimeError(f"{what} failed: {status.last_error}")
         return replica_rows(core), spent
     finally:
         core.close()
@@ -122,16 +127,8 @@ def client_alone(pages: dict[int, bytes], folder: Path, pull_limit: int) -> tupl
 
     core = ClientCore.open(folder, "http://feed.invalid", keyring="none", transport=httpx.MockTransport(serve),
                            options=EngineOptions(pull_limit=pull_limit))
-    try:
-        core.api.tokens = Tokens("bench", "bench", 3600)
-        started = time.perf_counter()
-        status = core.engine.pull_now()
-        spent = time.perf_counter() - started
-        if status.last_error:
-            raise RuntimeError(f"the replayed sync failed: {status.last_error}")
-        return replica_rows(core), spent
-    finally:
-        core.close()
+    core.api.tokens = Tokens("bench", "bench", 3600)
+    return timed_pull(core, "the replayed sync")
 
 
 # --- push ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Publishing entity changes to the change log, per audience, in commit order.
 
 The version the feed gives a row is the seq of the change that carries it: strictly
-increasing per row, and free (no write to the row itself).
+increasing per row, with nothing to store or bump.
 
 An audience is a slice of the data that some roles see ("catalog", "floor", ...) or one
 user's own work ("user:17"). A role reads a set of audiences in which every entity appears
@@ -51,8 +51,7 @@ def allocate_seqs(session: Session, count: int) -> int:
     return last - count + 1
 
 
-def publish(session: Session, entity: str, entity_id: Any, data: dict | None, version: int,
-            audiences: Iterable[str]) -> None:
+def publish(session: Session, entity: str, entity_id: Any, data: dict | None, audiences: Iterable[str]) -> None:
     """Record the new state of an entity (None = deleted) for exactly these audiences.
 
     Nothing is written yet: the latest state of each entity published in a transaction is
@@ -62,7 +61,7 @@ def publish(session: Session, entity: str, entity_id: Any, data: dict | None, ve
     """
     key = (entity, str(entity_id))
     wanted = () if data is None else tuple(sorted(set(audiences), key=lambda a: (not a.startswith("user:"), a)))
-    pending_changes(session)[key] = (data, version, wanted)
+    pending_changes(session)[key] = (data, wanted)
 
 
 def pending_changes(session: Session) -> dict:
@@ -93,10 +92,10 @@ def write_pending_changes(session: Session) -> None:
             for r in rows:
                 held.setdefault((entity, r.entity_id), set()).add(r.audience)
     inserts = []
-    for (entity, entity_id), (data, version, wanted) in pending.items():
+    for (entity, entity_id), (data, wanted) in pending.items():
         dropped = sorted(held.get((entity, entity_id), set()) - set(wanted))
-        inserts += [(entity, entity_id, a, "delete", version, None) for a in dropped]
-        inserts += [(entity, entity_id, a, "upsert", version, data) for a in wanted]
+        inserts += [(entity, entity_id, a, "delete", None) for a in dropped]
+        inserts += [(entity, entity_id, a, "upsert", data) for a in wanted]
     if not inserts:
         return
     # Replace only the (entity, id, audience) entries written now: an older tombstone of
@@ -111,14 +110,13 @@ def write_pending_changes(session: Session) -> None:
     first = allocate_seqs(session, len(inserts))
     now = utcnow()
     session.execute(Change.__table__.insert(), [
-        {"seq": first + i, "entity": e, "entity_id": k, "audience": a, "op": op, "version": first + i, "data": d,
-         "at": now}
-        for i, (e, k, a, op, _v, d) in enumerate(inserts)
+        {"seq": first + i, "entity": e, "entity_id": k, "audience": a, "op": op, "data": d, "at": now}
+        for i, (e, k, a, op, d) in enumerate(inserts)
     ])
     session.info["published"] = True
 
 
-def bulk_publish(session: Session, entity: str, rows: list[tuple[Any, dict, int]], audience: str) -> None:
+def bulk_publish(session: Session, entity: str, rows: list[tuple[Any, dict]], audience: str) -> None:
     """Publish many new entities to one audience at once (seeding); they must be new."""
     if not rows:
         return
@@ -128,8 +126,8 @@ def bulk_publish(session: Session, entity: str, rows: list[tuple[Any, dict, int]
         Change.__table__.insert(),
         [
             {"seq": first + i, "entity": entity, "entity_id": str(eid), "audience": audience,
-             "op": "upsert", "version": first + i, "data": data, "at": now}
-            for i, (eid, data, version) in enumerate(rows)
+             "op": "upsert", "data": data, "at": now}
+            for i, (eid, data) in enumerate(rows)
         ],
     )
     session.info["published"] = True

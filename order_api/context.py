@@ -28,10 +28,6 @@ class ChangeNotifier:
         for loop, event in waiters:
             loop.call_soon_threadsafe(event.set)
 
-    async def wait(self, timeout: float) -> None:
-        async with self.subscribe() as changed:
-            await changed.wait_for(timeout)
-
     def subscribe(self) -> "_Subscription":
         """Register before reading, so a commit between the read and the wait is not missed."""
         return _Subscription(self)

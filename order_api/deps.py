@@ -33,12 +33,12 @@ def get_caller(
         ).scalar_one_or_none()
         if row is None or row.revoked or not row.user.active:
             raise ApiError(401, "invalid_token", "The access token is not valid.", headers=_UNAUTHORIZED)
-        if _aware(row.access_expires) <= datetime.now(timezone.utc):
+        if aware(row.access_expires) <= datetime.now(timezone.utc):
             raise ApiError(401, "token_expired", "The access token has expired; refresh it.", headers=_UNAUTHORIZED)
         return Caller.of(row.user, row.device_id, row.id)
 
 
-def _aware(value: datetime) -> datetime:
+def aware(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything the server stores is UTC.
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -53,5 +53,3 @@ def require_roles(*roles: str):
 
     return check
 
-
-aware = _aware

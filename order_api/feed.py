@@ -95,26 +95,20 @@ def stock_check_data(c: StockCheck) -> dict:
             "status": c.status}
 
 
-def _bump(row) -> int:
-    """The feed's version of a row is the seq of the change that carries it (see changes.py),
-    so publishing never has to write to the row itself."""
-    return 0
-
-
 def publish_product(s: Session, p: Product) -> None:
-    publish(s, "product", p.id, product_data(p), _bump(p), ["catalog"])
+    publish(s, "product", p.id, product_data(p), ["catalog"])
 
 
 def publish_location(s: Session, loc: Location) -> None:
-    publish(s, "location", loc.id, location_data(loc), _bump(loc), ["floor"])
+    publish(s, "location", loc.id, location_data(loc), ["floor"])
 
 
 def publish_stock(s: Session, st: Stock) -> None:
-    publish(s, "stock", st.id, stock_data(st), _bump(st), ["floor"])
+    publish(s, "stock", st.id, stock_data(st), ["floor"])
 
 
 def publish_box_type(s: Session, b: BoxType) -> None:
-    publish(s, "box_type", b.id, box_type_data(b), _bump(b), ["packing_ref"])
+    publish(s, "box_type", b.id, box_type_data(b), ["packing_ref"])
 
 
 def order_audiences(o: Order) -> list[str]:
@@ -123,14 +117,14 @@ def order_audiences(o: Order) -> list[str]:
 
 def publish_order(s: Session, o: Order, with_lines: bool = True) -> None:
     audiences = order_audiences(o)
-    publish(s, "order", o.id, order_data(o), _bump(o), audiences)
+    publish(s, "order", o.id, order_data(o), audiences)
     if with_lines:
         for line in o.lines:
-            publish(s, "order_line", line.id, line_data(line), _bump(line), audiences)
+            publish(s, "order_line", line.id, line_data(line), audiences)
 
 
 def publish_line(s: Session, line: OrderLine) -> None:
-    publish(s, "order_line", line.id, line_data(line), _bump(line), order_audiences(line.order))
+    publish(s, "order_line", line.id, line_data(line), order_audiences(line.order))
 
 
 def batch_audiences(b: PickBatch) -> list[str]:
@@ -139,32 +133,32 @@ def batch_audiences(b: PickBatch) -> list[str]:
 
 def publish_batch(s: Session, b: PickBatch, with_tasks: bool = True) -> None:
     audiences = batch_audiences(b)
-    publish(s, "pick_batch", b.id, batch_data(b), _bump(b), audiences)
+    publish(s, "pick_batch", b.id, batch_data(b), audiences)
     if with_tasks:
         for t in b.tasks:
-            publish(s, "pick_task", t.id, task_data(t), _bump(t), audiences)
+            publish(s, "pick_task", t.id, task_data(t), audiences)
 
 
 def publish_task(s: Session, t: PickTask) -> None:
-    publish(s, "pick_task", t.id, task_data(t), _bump(t), batch_audiences(t.batch))
+    publish(s, "pick_task", t.id, task_data(t), batch_audiences(t.batch))
 
 
 def publish_parcel(s: Session, p: Parcel, order: Order) -> None:
-    publish(s, "parcel", p.id, parcel_data(p), _bump(p), order_audiences(order))
+    publish(s, "parcel", p.id, parcel_data(p), order_audiences(order))
 
 
 def publish_shot(s: Session, item: ShotListItem) -> None:
     product = s.get(Product, item.product_id)
-    publish(s, "shot", item.id, shot_data(item, product), _bump(item), ["studio"])
+    publish(s, "shot", item.id, shot_data(item, product), ["studio"])
 
 
 def publish_sample(s: Session, sample: Sample) -> None:
-    publish(s, "sample", sample.id, sample_data(sample), _bump(sample), ["studio"])
+    publish(s, "sample", sample.id, sample_data(sample), ["studio"])
 
 
 def publish_asset(s: Session, a: Asset) -> None:
-    publish(s, "asset", a.id, asset_data(a), _bump(a), ["studio"])
+    publish(s, "asset", a.id, asset_data(a), ["studio"])
 
 
 def publish_stock_check(s: Session, c: StockCheck) -> None:
-    publish(s, "stock_check", c.id, stock_check_data(c), 1, ["office"])
+    publish(s, "stock_check", c.id, stock_check_data(c), ["office"])

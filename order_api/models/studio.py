@@ -17,7 +17,6 @@ class ShotListItem(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     qc_comment: Mapped[str | None] = mapped_column(String(500))
     qc_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    version: Mapped[int] = mapped_column(default=1)
 
 
 class Sample(Base):
@@ -31,7 +30,6 @@ class Sample(Base):
     checked_in_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     checked_in_at: Mapped[datetime | None]
     checked_out_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
 
 
 class Upload(Base):
@@ -80,4 +78,3 @@ class Asset(Base):
     height_px: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16), default="uploaded")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    version: Mapped[int] = mapped_column(default=1)

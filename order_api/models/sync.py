@@ -28,7 +28,6 @@ class Change(Base):
     entity_id: Mapped[str] = mapped_column(String(64))
     audience: Mapped[str] = mapped_column(String(48))
     op: Mapped[str] = mapped_column(String(8))
-    version: Mapped[int]
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 

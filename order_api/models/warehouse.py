@@ -25,7 +25,6 @@ class Product(Base):
     shot_angles: Mapped[str] = mapped_column(String(200), default="front back side detail")
     min_width_px: Mapped[int] = mapped_column(default=2000)
     min_height_px: Mapped[int] = mapped_column(default=2000)
-    version: Mapped[int] = mapped_column(default=1)
 
 
 class Location(Base):
@@ -39,7 +38,6 @@ class Location(Base):
     bay: Mapped[int]
     level: Mapped[int]
     route_key: Mapped[str] = mapped_column(String(32), index=True)
-    version: Mapped[int] = mapped_column(default=1)
 
 
 class Stock(Base):
@@ -51,7 +49,6 @@ class Stock(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     qty: Mapped[int]
-    version: Mapped[int] = mapped_column(default=1)
 
 
 class StockCheck(Base):
@@ -78,7 +75,6 @@ class Order(Base):
     tote: Mapped[str | None] = mapped_column(String(32))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("pick_batches.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    version: Mapped[int] = mapped_column(default=1)
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.id")
 
 
@@ -93,7 +89,6 @@ class OrderLine(Base):
     picked_qty: Mapped[int] = mapped_column(default=0)
     short_qty: Mapped[int] = mapped_column(default=0)
     packed_qty: Mapped[int] = mapped_column(default=0)
-    version: Mapped[int] = mapped_column(default=1)
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined", innerjoin=True)
 
@@ -107,7 +102,6 @@ class PickBatch(Base):
     status: Mapped[str] = mapped_column(String(16), index=True, default="released")
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     lease_expires: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
     tasks: Mapped[list["PickTask"]] = relationship(back_populates="batch", order_by="PickTask.route_key")
 
 
@@ -125,7 +119,6 @@ class PickTask(Base):
     picked_qty: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="open")
     short_reason: Mapped[str | None] = mapped_column(String(32))
-    version: Mapped[int] = mapped_column(default=1)
     batch: Mapped[PickBatch] = relationship(back_populates="tasks")
     line: Mapped[OrderLine] = relationship(lazy="joined", innerjoin=True)
     location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
@@ -155,7 +148,6 @@ class BoxType(Base):
     width_mm: Mapped[int]
     height_mm: Mapped[int]
     tare_g: Mapped[int]
-    version: Mapped[int] = mapped_column(default=1)
 
 
 class Parcel(Base):
@@ -169,7 +161,6 @@ class Parcel(Base):
     tracking_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     packed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    version: Mapped[int] = mapped_column(default=1)
     items: Mapped[list["ParcelItem"]] = relationship(order_by="ParcelItem.id")
     box_type: Mapped[BoxType] = relationship(lazy="joined", innerjoin=True)
 

@@ -41,7 +41,7 @@ def confirm_pack(s: Session, actor: Actor, a: PackConfirm) -> None:
         raise Rejected("pack_mismatch", "Packed items differ from picked items: " + "; ".join(wrong))
     for parcel in a.parcels:
         row = Parcel(order_id=order.id, box_type_id=boxes[parcel.box_type].id, weight_g=parcel.weight_g,
-                     packed_by=actor.user.id, created_at=actor.now, version=0)
+                     packed_by=actor.user.id, created_at=actor.now)
         row.items = [ParcelItem(line_id=i.line, qty=i.qty) for i in parcel.items]
         s.add(row)
         s.flush()

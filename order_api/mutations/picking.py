@@ -96,7 +96,7 @@ def _move_stock(s: Session, task: PickTask, delta: int) -> None:
         .with_for_update()
     ).scalar_one_or_none()
     if stock is None:
-        stock = Stock(location_id=task.location_id, product_id=task.line.product_id, qty=0, version=0)
+        stock = Stock(location_id=task.location_id, product_id=task.line.product_id, qty=0)
         s.add(stock)
         s.flush()
     # The goods physically moved; a count below zero means the bin record was wrong,
@@ -139,7 +139,7 @@ def _reallocate(s: Session, task: PickTask, missing: int) -> int:
             break
         qty = min(stock.qty, missing - placed)
         new = PickTask(batch_id=task.batch_id, line_id=task.line_id, location_id=location.id,
-                       route_key=location.route_key, qty=qty, picked_qty=0, status="open", version=0)
+                       route_key=location.route_key, qty=qty, picked_qty=0, status="open")
         s.add(new)
         task.batch.tasks.append(new)
         s.flush()

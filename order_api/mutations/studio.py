@@ -17,7 +17,7 @@ def check_in_sample(s: Session, actor: Actor, a: SampleCheckIn) -> None:
         raise Rejected("unknown_sku", f"No product has SKU {a.sku!r}.")
     sample = s.execute(select(Sample).where(Sample.barcode == a.barcode)).scalar_one_or_none()
     if sample is None:
-        sample = Sample(product_id=product.id, barcode=a.barcode, version=0)
+        sample = Sample(product_id=product.id, barcode=a.barcode)
         s.add(sample)
     elif sample.product_id != product.id:
         raise Rejected("sample_mismatch", f"Sample {a.barcode} belongs to another SKU.")

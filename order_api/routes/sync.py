@@ -79,7 +79,7 @@ def _row_json(sqlite: bool):
     The stored data is spliced in as it is: decoding and re-encoding every row in Python
     would cost more than the query (the feed is the hot path of an initial sync).
     """
-    fields = ("entity", Change.entity, "id", Change.entity_id, "op", Change.op, "version", Change.version)
+    fields = ("entity", Change.entity, "id", Change.entity_id, "op", Change.op, "version", Change.seq)
     if sqlite:
         return func.json_object(*fields, "data", func.json(Change.data), type_=Text)
     return cast(func.json_build_object(*fields, "data", Change.data), Text)

@@ -98,6 +98,5 @@ def products(rng: random.Random, count: int, first_id: int = 1) -> list[dict]:
                 "weight_g": weight + weight * step // 20,
                 "shot_angles": category["angles"],
                 "min_width_px": category["min_px"][0], "min_height_px": category["min_px"][1],
-                "version": 1,
             })
     return rows

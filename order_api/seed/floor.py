@@ -53,7 +53,7 @@ def locations(plan: FloorPlan, count: int | None = None) -> list[dict]:
     picked = [grid[i * len(grid) // count] for i in range(count)]
     return [
         {"id": n, "label": route_key(*cell), "zone": cell[0], "aisle": cell[1], "bay": cell[2],
-         "level": cell[3], "route_key": route_key(*cell), "version": 1}
+         "level": cell[3], "route_key": route_key(*cell)}
         for n, cell in enumerate(picked, start=1)
     ]
 
@@ -66,13 +66,13 @@ def stock(rng: random.Random, products: list[dict], locations: list[dict]) -> li
         spread = min(rng.choices((1, 2, 3), (5, 3, 2))[0], len(location_ids))
         for location_id in sorted(rng.sample(location_ids, spread)):
             rows.append({"id": len(rows) + 1, "location_id": location_id, "product_id": product["id"],
-                         "qty": rng.randint(6, 60), "version": 1})
+                         "qty": rng.randint(6, 60)})
     return rows
 
 
 def box_types() -> list[dict]:
     return [
         {"id": n, "code": code, "name": name, "length_mm": length, "width_mm": width,
-         "height_mm": height, "tare_g": tare, "version": 1}
+         "height_mm": height, "tare_g": tare}
         for n, (code, name, length, width, height, tare) in enumerate(BOX_TYPES, start=1)
     ]

@@ -80,7 +80,7 @@ def order_book(rng: random.Random, mix: OrderMix, products: list[dict], stock: l
         book.batches.append({
             "id": batch_id, "code": f"PB-{batch_id:05d}", "status": "done" if done else "released",
             "claimed_by": picker_id if done else None,
-            "lease_expires": now - timedelta(hours=1) if done else None, "version": 1,
+            "lease_expires": now - timedelta(hours=1) if done else None,
         })
         walk = []
         for order_id in order_ids:
@@ -89,7 +89,6 @@ def order_book(rng: random.Random, mix: OrderMix, products: list[dict], stock: l
                 "status": "picked" if done else "released",
                 "tote": f"T-{order_id:04d}" if done else None, "batch_id": batch_id,
                 "created_at": now - timedelta(minutes=3 * (total - order_id) + rng.randint(0, 2)),
-                "version": 1,
             }
             book.orders.append(order)
             for line in _lines(rng, mix, products, order_id, first_id=len(book.lines) + 1, picked=done):
@@ -102,7 +101,7 @@ def order_book(rng: random.Random, mix: OrderMix, products: list[dict], stock: l
                 "id": len(book.tasks) + 1, "batch_id": batch_id, "line_id": line_id,
                 "location_id": location_id, "route_key": route, "qty": qty,
                 "picked_qty": qty if done else 0, "status": "done" if done else "open",
-                "short_reason": None, "version": 1,
+                "short_reason": None,
             })
     return book
 
@@ -128,6 +127,6 @@ def _lines(rng: random.Random, mix: OrderMix, products: list[dict], order_id: in
         qty = rng.choices((1, 2, 3), (80, 15, 5))[0]
         lines.append({
             "id": first_id + n, "order_id": order_id, "product_id": product_id, "qty": qty,
-            "picked_qty": qty if picked else 0, "short_qty": 0, "packed_qty": 0, "version": 1,
+            "picked_qty": qty if picked else 0, "short_qty": 0, "packed_qty": 0,
         })
     return lines

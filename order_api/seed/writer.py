@@ -92,11 +92,11 @@ def _publish(session: Session, rows: SeedRows) -> int:
 
 def _publish_entity(session: Session, entity: str, items: list, to_data: Callable,
                     audiences: Callable) -> int:
-    by_audience: dict[str, list[tuple[int, dict, int]]] = {}
+    by_audience: dict[str, list[tuple[int, dict]]] = {}
     for item in items:
         data = to_data(item)
         for audience in audiences(item):
-            by_audience.setdefault(audience, []).append((item.id, data, item.version))
+            by_audience.setdefault(audience, []).append((item.id, data))
     # changes.py: a user's own audience is written before the wider ones
     ordered = sorted(by_audience, key=lambda a: (not a.startswith("user:"), a))
     for audience in ordered:

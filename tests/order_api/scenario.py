@@ -24,25 +24,25 @@ def build(db, batches: int = 2, orders_per_batch: int = 2) -> Warehouse:
     with db.write() as s:
         products = [
             Product(sku="SKU-1", gtin="4006381333931", name="Rain Jacket, Olive, L", length_mm=300, width_mm=200,
-                    height_mm=50, weight_g=600, version=0),
+                    height_mm=50, weight_g=600),
             Product(sku="SKU-2", gtin="4012345678901", name="Water Bottle 750 ml", length_mm=80, width_mm=80,
-                    height_mm=260, weight_g=250, version=0),
+                    height_mm=260, weight_g=250),
         ]
         s.add_all(products)
         labels = ["A-01-01-1", "A-01-02-1", "B-02-01-1", "C-01-01-2"]
         locations = [Location(label=lbl, zone=lbl[0], aisle=int(lbl[2:4]), bay=int(lbl[5:7]), level=int(lbl[8]),
-                              route_key=lbl, version=0) for lbl in labels]
+                              route_key=lbl) for lbl in labels]
         s.add_all(locations)
-        s.add(BoxType(code="M", name="Medium", length_mm=400, width_mm=300, height_mm=200, tare_g=300, version=0))
+        s.add(BoxType(code="M", name="Medium", length_mm=400, width_mm=300, height_mm=200, tare_g=300))
         s.flush()
-        stock = [Stock(location_id=locations[0].id, product_id=products[0].id, qty=100, version=0),
-                 Stock(location_id=locations[1].id, product_id=products[1].id, qty=3, version=0),
-                 Stock(location_id=locations[2].id, product_id=products[1].id, qty=50, version=0)]
+        stock = [Stock(location_id=locations[0].id, product_id=products[0].id, qty=100),
+                 Stock(location_id=locations[1].id, product_id=products[1].id, qty=3),
+                 Stock(location_id=locations[2].id, product_id=products[1].id, qty=50)]
         s.add_all(stock)
         batch_ids, order_ids, task_ids = [], [], {}
         n = 0
         for b in range(batches):
-            batch = PickBatch(code=f"B{b + 1:04d}", status="released", version=0)
+            batch = PickBatch(code=f"B{b + 1:04d}", status="released")
             s.add(batch)
             s.flush()
             batch_ids.append(batch.id)
@@ -50,15 +50,14 @@ def build(db, batches: int = 2, orders_per_batch: int = 2) -> Warehouse:
             for _ in range(orders_per_batch):
                 n += 1
                 product = products[n % 2]
-                order = Order(number=f"SO-{n:05d}", customer=f"Customer {n}", status="released", batch_id=batch.id,
-                              version=0)
-                order.lines = [OrderLine(product_id=product.id, qty=2, version=0)]
+                order = Order(number=f"SO-{n:05d}", customer=f"Customer {n}", status="released", batch_id=batch.id)
+                order.lines = [OrderLine(product_id=product.id, qty=2)]
                 s.add(order)
                 s.flush()
                 order_ids.append(order.id)
                 location = locations[0] if product is products[0] else locations[1]
                 task = PickTask(batch_id=batch.id, line_id=order.lines[0].id, location_id=location.id,
-                                route_key=location.route_key, qty=2, version=0)
+                                route_key=location.route_key, qty=2)
                 s.add(task)
                 s.flush()
                 task_ids[batch.id].append(task.id)

@@ -104,7 +104,7 @@ def _start(kind: str, tmp_path: Path, request, monkeypatch):
     with harness.db.write() as s:
         s.add(Product(sku=SKU, gtin="4006381333948", name="Linen Shirt, White, M", length_mm=300, width_mm=250,
                       height_mm=30, weight_g=220, shot_angles="front back detail", min_width_px=2000,
-                      min_height_px=2000, version=1))
+                      min_height_px=2000))
     for name, roles in (("ada", "photographer"), ("bo", "photographer"), ("sue", "supervisor"), ("pat", "picker")):
         harness.add_user(name, roles)
     return UploadsApi(kind, harness, harness.sign_in("ada"), s3)
