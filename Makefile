@@ -16,9 +16,13 @@ DEBIAN_PACKAGES := libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkb
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libpulse0 xvfb xauth xdotool \
 	postgresql
 
-.PHONY: demo test bench lock system-deps venv openapi clean
+.PHONY: demo serve-demo test bench lock system-deps venv openapi clean
 
 demo: venv
+	$(BIN)/floorhand --demo
+
+# The reference order API alone, seeded, on a fixed port: for trying the CLI or several clients.
+serve-demo: venv
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	$(BIN)/floorhand-api serve --seed demo --db sqlite:///$(DEMO_DIR)/orders.db \
 		--blob-store fs:$(DEMO_DIR)/blobs --port $(DEMO_PORT)

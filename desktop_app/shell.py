@@ -1,0 +1,171 @@
+"""The shell's behaviour: who is signed in, which section shows, where a scan goes, what the status bar says."""
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject
+
+from desktop_app.tasks import TaskRunner
+from desktop_app.views.picking.picking_view import Announcer, PickingView
+from desktop_app.views.shell.main_window import MainWindow
+from desktop_app.views.shell.signin_view import SignInRequest
+from desktop_app.workflows.exceptions import Exceptions
+from desktop_app.workflows.picking import PickingOptions, PickingSession
+from desktop_app.workflows.signin import SignInFailed, sign_in
+from scanners.classify import ClassifyOptions, classify
+from scanners.codes import Scan, Unrecognised, UserBadge
+from sync.client import ClientCore
+from sync.engine import SyncStatus
+from sync.signin import SignedIn
+
+log = logging.getLogger(__name__)
+
+# Which sections a role opens (order API roles, order_api/models/identity.py); everyone sees Exceptions.
+ROLE_SECTIONS = {"picker": ("pick",), "packer": ("pack",), "photographer": ("studio",),
+                 "supervisor": ("pick", "pack", "studio"), "admin": ("pick", "pack", "studio")}
+
+
+def sections_for(roles: list[str]) -> list[str]:
+    wanted = {s for role in roles for s in ROLE_SECTIONS.get(role, ())} | {"exceptions"}
+    return [s for s in ("pick", "pack", "studio", "exceptions") if s in wanted]
+
+
+class Shell(QObject):
+    """Connects the window to the client core; every slow step goes through the task runner."""
+
+    def __init__(self, core: ClientCore, window: MainWindow, picking: PickingView, exceptions_view,
+                 runner: TaskRunner, announce: Announcer, *, classify_options: ClassifyOptions,
+                 picking_options: PickingOptions, status_changed=None, rejected=None) -> None:
+        super().__init__(window)
+        self.core, self.window, self.picking, self.exceptions_view = core, window, picking, exceptions_view
+        self.runner, self.announce = runner, announce
+        self.classify_options, self.picking_options = classify_options, picking_options
+        self.exceptions = Exceptions(core.outbox)
+        self.person: SignedIn | None = None
+        self.section: str | None = None
+        self._cursor: int | None = None
+        window.signin.submitted.connect(self.sign_in)
+        window.signin.cancelled.connect(self._back_to_person)
+        window.sign_out_requested.connect(self.sign_out)
+        window.section_chosen.connect(self.show_section)
+        window.code_typed.connect(lambda text: self.scan(Scan(raw=text, source="manual")))
+        exceptions_view.resolve_requested.connect(self._resolve)
+        exceptions_view.refresh_requested.connect(self.load_exceptions)
+        if status_changed is not None:
+            status_changed.connect(self.show_status)
+        if rejected is not None:
+            rejected.connect(self._rejected)
+
+    # --- scans -------------------------------------------------------------------------
+
+    def scan(self, scan: Scan) -> None:
+        """Every scan source ends here: classify, then hand it to whoever is on screen."""
+        code = classify(scan, self.classify_options)
+        if self.window.stack.currentWidget() is self.window.signin:
+            if isinstance(code, UserBadge):
+                self.window.signin.badge_scanned(code.code)
+            else:
+                message = code.reason if isinstance(code, Unrecognised) else "Scan your badge to sign in."
+                self.window.signin.show_error(message)
+                self.announce.show("reject", message)
+            return
+        if isinstance(code, UserBadge):
+            self.switch_user(code.code)
+        elif self.section == "pick":
+            self.picking.handle_scan(code)
+        elif isinstance(code, Unrecognised):
+            self.announce.show("reject", code.reason)
+        else:
+            self.announce.show("reject", "Open Pick to use this scan.")
+
+    # --- people ------------------------------------------------------------------------
+
+    def sign_in(self, request: SignInRequest) -> None:
+        signin = self.core.signin
+        self.runner.run(lambda: sign_in(signin, pin=request.pin, username=request.username, badge=request.badge),
+                        self._signed_in, self._sign_in_failed, name="sign in")
+
+    def _sign_in_failed(self, exc: BaseException) -> None:
+        message = str(exc) if isinstance(exc, SignInFailed) else f"Sign-in failed: {exc}"
+        if not isinstance(exc, SignInFailed):
+            log.error("sign-in failed", exc_info=exc)
+        self.window.signin.show_error(message)
+        self.announce.show("reject", message)
+
+    def _signed_in(self, person: SignedIn) -> None:
+        self.person = person
+        if person.online:
+            self.core.engine.signed_in()
+        self.picking.set_session(PickingSession(self.core, person.username, self.picking_options,
+                                                user_id=person.user_id))
+        sections = sections_for(person.roles)
+        where = "" if person.online else " · offline"
+        self.window.show_signed_in(f"{person.display_name} · {', '.join(person.roles)}{where}", sections)
+        self.show_section(sections[0])
+        self.announce.show("info", f"Hello {person.display_name}" + (f" — {person.note}" if person.note else ""))
+
+    def switch_user(self, badge: str) -> None:
+        """Another badge was scanned: that person signs in with their PIN; Back returns to the current one."""
+        name = self.person.display_name if self.person else None
+        self.window.show_signed_out(switching_from=name)
+        self.window.signin.badge_scanned(badge)
+        self.announce.show("info", f"Badge {badge}: enter your PIN")
+
+    def _back_to_person(self) -> None:
+        if self.person is None:
+            self.window.show_signed_out()
+            return
+        self.window.header.show()
+        self.window.manual.show()
+        self.show_section(self.section or sections_for(self.person.roles)[0])
+
+    def sign_out(self) -> None:
+        self.core.signin.sign_out()
+        self.person = None
+        self.section = None
+        self.picking.set_session(None)
+        self.window.show_signed_out()
+        self.announce.show("info", "Signed out")
+
+    # --- sections ----------------------------------------------------------------------
+
+    def show_section(self, name: str) -> None:
+        self.section = name
+        self.window.show_section(name)  # the exceptions view asks for its cards when shown
+
+    def load_exceptions(self) -> None:
+        can = self.person is not None and self.exceptions.can_resolve(self.person.roles)
+        self.runner.run(self.exceptions.cards, lambda cards: self.exceptions_view.show_cards(cards, can),
+                        name="load exceptions")
+
+    def _resolve(self, mutation_id: str) -> None:
+        person = self.person
+        if person is None:
+            return
+        self._background(lambda: self.exceptions.resolve(mutation_id, person.username, person.roles),
+                         self.load_exceptions, "resolve exception")
+
+    def _rejected(self, rejected: list) -> None:
+        self.announce.show("reject", f"{len(rejected)} action{'s' if len(rejected) != 1 else ''} refused by the "
+                                     "server: see Exceptions")
+        if self.section == "exceptions":
+            self.load_exceptions()
+        elif self.section == "pick":
+            self.picking.refresh()
+
+    def show_status(self, status: SyncStatus) -> None:
+        self.window.status.show_status(status)
+        self.window.offline.show_status(status)
+        if status.cursor != self._cursor:
+            # A pull brought new server state (a cancelled order, a reassigned batch): show it.
+            self._cursor = status.cursor
+            if self.section == "pick":
+                self.picking.data_changed()
+
+    def _background(self, fn: Callable[[], object], then: Callable[[], None], name: str) -> None:
+        """fn on a worker, then `then` on the main thread whether it worked or not (a failure is announced)."""
+        def failed(exc: BaseException) -> None:
+            self.announce.show("reject", f"{name.capitalize()} failed: {exc}")
+            then()
+
+        self.runner.run(fn, lambda _result: then(), failed, name=name)

@@ -1,0 +1,232 @@
+"""The pages of the picking screen; each only shows what the picking session says, in large type."""
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIntValidator
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from desktop_app.views.shell.style import Layout
+from desktop_app.workflows.picking import SHORT_REASONS, BatchSummary, TaskCard, ToteCard
+
+SHORT_WORDS = {"not_found": "Not found", "damaged": "Damaged", "qty_wrong": "Quantity wrong"}
+
+
+def _label(text: str = "", name: str = "", wrap: bool = True, center: bool = False) -> QLabel:
+    label = QLabel(text, objectName=name, wordWrap=wrap)
+    if center:
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+    return label
+
+
+def _button(text: str, name: str, primary: bool = False) -> QPushButton:
+    button = QPushButton(text, objectName="primary" if primary else name)
+    button.setProperty("action", name)
+    # Buttons are tapped; the keyboard focus stays on the picking screen so the scanner and
+    # the function keys keep working.
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return button
+
+
+class StartPage(QWidget):
+    """Before a batch: one big button to claim the next one."""
+
+    start = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = _label("Picking", "title", center=True)
+        self.message = _label("Press Enter or tap Start to get the next batch.", "big", center=True)
+        self.button = _button("Start picking  ⏎", "start", primary=True)
+        self.button.clicked.connect(self.start.emit)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for w in (self.title, self.message, self.button):
+            layout.addWidget(w)
+        layout.addStretch(2)
+
+    def set_busy(self, busy: bool, message: str | None = None) -> None:
+        self.button.setEnabled(not busy)
+        self.button.setText("Getting a batch…" if busy else "Start picking  ⏎")
+        if message is not None:
+            self.message.setText(message)
+
+
+class TotePage(QWidget):
+    """Batch start: one tote per order, assigned by scanning it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.step = _label("SCAN A TOTE", "big", center=True)
+        self.order = _label("", "huge", center=True)
+        self.progress = _label("", "", center=True)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for w in (self.step, self.order, self.progress):
+            layout.addWidget(w)
+        layout.addStretch(2)
+
+    def show_card(self, card: ToteCard) -> None:
+        self.order.setText(card.order_number)
+        self.progress.setText(f"Scan an empty tote for this order · {card.orders_ready} of {card.orders_total} "
+                              "orders have a tote")
+
+
+class TaskPage(QWidget):
+    """One task: where to go, what to take, how many, into which tote."""
+
+    action = Signal(str)  # "count" | "short" | "skip" | "undo"
+
+    def __init__(self, layout: Layout, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.step = _label("", "big")
+        self.location = _label("", "huge", wrap=False)
+        self.product = _label("", "big")
+        self.codes = _label("", "hint")
+        self.qty = _label("", "huge", wrap=False)
+        self.picked = _label("", "")
+        self.tote = _label("", "big")
+        self.order = _label("", "hint")
+        self.progress = QProgressBar(objectName="lines", textVisible=True)
+        self.buttons = {name: _button(text, name) for name, text in
+                        (("count", "Count  F5"), ("short", "Short  F6"), ("skip", "Skip  F7"), ("undo", "Undo  F8"))}
+        for name, button in self.buttons.items():
+            button.clicked.connect(lambda _=False, n=name: self.action.emit(n))
+
+        self.handheld = layout.handheld
+        where = QVBoxLayout()
+        for w in (self.step, self.location, self.product, self.codes):
+            where.addWidget(w)
+        if layout.handheld:
+            # One column: how many and which tote share a row under the bin, the order goes
+            # into the codes line; a 480 x 800 screen has no room for more rows.
+            self.order.hide()
+            into = QVBoxLayout()
+            into.addWidget(self.tote)
+            into.addWidget(self.picked)
+            how = QHBoxLayout()
+            how.addWidget(self.qty)
+            how.addLayout(into, 1)
+            columns = QVBoxLayout()
+        else:
+            how = QVBoxLayout()
+            for w in (self.qty, self.picked, self.tote, self.order):
+                how.addWidget(w)
+            how.addStretch(1)
+            where.addStretch(1)
+            columns = QHBoxLayout()
+        columns.addLayout(where, 3)
+        columns.addLayout(how, 2)
+        grid = QGridLayout()
+        for i, button in enumerate(self.buttons.values()):
+            if layout.handheld:
+                grid.addWidget(button, i // 2, i % 2)
+            else:
+                grid.addWidget(button, 0, i)
+        outer = QVBoxLayout(self)
+        outer.addLayout(columns, 1)
+        outer.addWidget(self.progress)
+        outer.addLayout(grid)
+
+    def show_card(self, card: TaskCard, location_required: bool) -> None:
+        at_bin = card.location_confirmed or not location_required
+        self.step.setText("SCAN THE PRODUCT" if at_bin else "GO TO AND SCAN THE LOCATION")
+        self.step.setStyleSheet(f"color: {'#1b5e20' if at_bin else '#1f4e79'};")
+        self.location.setText(card.location_label)
+        self.product.setText(card.product_name)
+        order = f"Order {card.order_number} · " if self.handheld else ""
+        self.codes.setText(f"{order}GTIN {card.gtin} · SKU {card.sku}")
+        self.qty.setText(f"× {card.remaining}")
+        self.picked.setText(f"{card.picked_qty} of {card.qty} picked")
+        self.tote.setText(f"into {card.tote}" if card.tote else "no tote")
+        self.order.setText(f"Order {card.order_number}")
+        self.progress.setRange(0, max(card.lines_total, 1))
+        self.progress.setValue(card.lines_done)
+        self.progress.setFormat(f"{card.lines_done} / {card.lines_total} lines")
+        self.buttons["count"].setEnabled(card.picked_qty > 0 or at_bin)
+
+
+class CountPage(QWidget):
+    """Counting the rest by hand after one item was scanned."""
+
+    counted = Signal(int)
+    back = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.question = _label("", "big")
+        self.entry = QLineEdit(objectName="count", placeholderText="How many more?")
+        self.entry.setValidator(QIntValidator(1, 9999, self))
+        self.entry.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        ok, back = _button("Confirm  ⏎", "confirm", primary=True), _button("Back  Esc", "back")
+        ok.clicked.connect(self._confirm)
+        back.clicked.connect(self.back.emit)
+        self.entry.returnPressed.connect(self._confirm)
+        row = QHBoxLayout()
+        row.addWidget(back)
+        row.addWidget(ok, 1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.question)
+        layout.addWidget(self.entry)
+        layout.addLayout(row)
+        layout.addStretch(2)
+
+    def ask(self, card: TaskCard) -> None:
+        self.question.setText(f"{card.product_name}: how many more did you take? ({card.remaining} still needed)")
+        self.entry.clear()
+        self.entry.setFocus()
+
+    def _confirm(self) -> None:
+        if self.entry.hasAcceptableInput():
+            self.counted.emit(int(self.entry.text()))
+
+
+class ShortPage(QWidget):
+    """Why the rest of a task is not there; one key or tap per reason."""
+
+    reason = Signal(str)
+    back = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.question = _label("", "big")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.question)
+        for i, code in enumerate(SHORT_REASONS, start=1):
+            button = _button(f"{i}  {SHORT_WORDS[code]}", f"reason:{code}")
+            button.clicked.connect(lambda _=False, c=code: self.reason.emit(c))
+            layout.addWidget(button)
+        back = _button("Back  Esc", "back")
+        back.clicked.connect(self.back.emit)
+        layout.addWidget(back)
+        layout.addStretch(1)
+
+    def ask(self, card: TaskCard) -> None:
+        self.question.setText(f"Short at {card.location_label}: {card.remaining} × {card.product_name} missing. Why?")
+
+
+class SummaryPage(QWidget):
+    """The end of a batch: how it went, and the next batch one key away."""
+
+    next_batch = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = _label("", "title", center=True)
+        self.totals = _label("", "big", center=True)
+        self.queue = _label("", "hint", center=True)
+        self.button = _button("Next batch  ⏎", "next", primary=True)
+        self.button.clicked.connect(self.next_batch.emit)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for w in (self.title, self.totals, self.queue, self.button):
+            layout.addWidget(w)
+        layout.addStretch(2)
+
+    def show_summary(self, summary: BatchSummary) -> None:
+        self.title.setText(f"Batch {summary.code} done")
+        self.totals.setText(f"{summary.lines_picked} of {summary.lines_total} lines picked, "
+                            f"{summary.lines_short} short · {summary.qty_picked} items")
+        self.queue.setText("All work sent." if summary.queued_actions == 0 else
+                           f"{summary.queued_actions} actions are saved here and sent when the server answers.")

@@ -1,0 +1,111 @@
+"""The sign-in screen: a name or a badge scan, then a PIN."""
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+
+@dataclass(frozen=True)
+class SignInRequest:
+    """Who wants to sign in: a username or a badge, and the PIN they typed."""
+
+    username: str | None
+    badge: str | None
+    pin: str
+
+
+class SignInView(QWidget):
+    """Name or badge plus PIN; also used to switch to the person whose badge was just scanned."""
+
+    submitted = Signal(object)  # SignInRequest
+    cancelled = Signal()  # leave a user switch and go back to the person signed in
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._badge: str | None = None
+        self.title = QLabel("Sign in", objectName="title")
+        self.hint = QLabel("Scan your badge, or type your name and PIN.", objectName="hint", wordWrap=True)
+        self.username = QLineEdit(objectName="username", placeholderText="Name")
+        self.pin = QLineEdit(objectName="pin", placeholderText="PIN", echoMode=QLineEdit.EchoMode.Password)
+        self.pin.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly | Qt.InputMethodHint.ImhSensitiveData)
+        self.error = QLabel("", objectName="error", wordWrap=True)
+        self.sign_in = QPushButton("Sign in", objectName="primary")
+        self.cancel = QPushButton("Back")
+        self.cancel.hide()
+        for button in (self.sign_in, self.cancel):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the cursor stays in the PIN field
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel)
+        buttons.addWidget(self.sign_in, 1)
+        form = QVBoxLayout()
+        form.setSpacing(14)
+        for w in (self.title, self.hint, self.username, self.pin, self.error):
+            form.addWidget(w)
+        form.addLayout(buttons)
+        box = QWidget(objectName="signin-form")
+        box.setLayout(form)
+        box.setMaximumWidth(560)
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
+
+        self.username.returnPressed.connect(self.pin.setFocus)
+        self.username.textEdited.connect(self._typed_name)
+        self.pin.returnPressed.connect(self._submit)
+        self.sign_in.clicked.connect(self._submit)
+        self.cancel.clicked.connect(self.cancelled.emit)
+
+    def reset(self, *, switching_from: str | None = None) -> None:
+        """Empty the form; with switching_from, offer Back to that person."""
+        self._badge = None
+        self.username.clear()
+        self.username.setReadOnly(False)
+        self.pin.clear()
+        self.error.clear()
+        self.set_busy(False)
+        self.cancel.setVisible(switching_from is not None)
+        self.title.setText("Sign in" if switching_from is None else "Switch user")
+        self.hint.setText("Scan your badge, or type your name and PIN." if switching_from is None
+                          else f"{switching_from} is signed in. Scan your badge or type your name, then your PIN.")
+        self.username.setFocus()
+
+    def badge_scanned(self, badge: str) -> None:
+        """A badge was scanned: that person only needs to type the PIN."""
+        self._badge = badge
+        self.username.setText(f"Badge {badge}")
+        self.username.setReadOnly(True)
+        self.pin.clear()
+        self.error.clear()
+        self.pin.setFocus()
+
+    def show_error(self, message: str) -> None:
+        self.set_busy(False)
+        self.error.setText(message)
+        self.pin.clear()
+        self.pin.setFocus()
+
+    def set_busy(self, busy: bool) -> None:
+        self.sign_in.setEnabled(not busy)
+        self.sign_in.setText("Signing in…" if busy else "Sign in")
+
+    def _typed_name(self, _text: str) -> None:
+        self._badge = None
+
+    def _submit(self) -> None:
+        if not self.sign_in.isEnabled():
+            return
+        name = None if self._badge else (self.username.text().strip() or None)
+        if name is None and self._badge is None:
+            self.show_error("Scan your badge or type your name first.")
+            self.username.setFocus()
+            return
+        if not self.pin.text():
+            self.error.setText("Enter your PIN.")
+            self.pin.setFocus()
+            return
+        self.set_busy(True)
+        self.error.clear()
+        self.submitted.emit(SignInRequest(name, self._badge, self.pin.text()))
