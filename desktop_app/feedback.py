@@ -220,6 +220,8 @@ class Player(Protocol):
     """The part of QSoundEffect that Feedback uses; tests pass a recording stand-in."""
 
     def setVolume(self, volume: float) -> None: ...
+    def isPlaying(self) -> bool: ...
+    def stop(self) -> None: ...
     def play(self) -> None: ...
 
 
@@ -347,6 +349,12 @@ class Feedback(QObject):
         if player is None:
             return
         try:
+            # The newest verdict is the one to hear, so cut off any sound still going. Also, on Qt 6.12
+            # with PulseAudio, play() on an effect still playing (or finished but not yet reporting it)
+            # leaves a dead QSocketNotifier spinning a core; stopping first avoids that.
+            for other in self._players.values():
+                if other.isPlaying():
+                    other.stop()
             player.play()  # asynchronous in QSoundEffect: returns at once
         except Exception:
             # A broken player must not cost the picker the flash; drop it so this is logged once.

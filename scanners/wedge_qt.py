@@ -81,6 +81,11 @@ class WedgeScanner(QObject):
         self._pause_timer.stop()
         self._apply(self._detector.pause())
 
+    @property
+    def holding(self) -> bool:
+        """Keys are held back while the detector decides whether they are a scan."""
+        return bool(self._held)
+
     def on_scan(self, callback: Callable[[Scan], None]) -> None:
         """Call callback with every Scan (the ScanSource interface; the scanned signal carries the same)."""
         self._listeners.on_scan(callback)

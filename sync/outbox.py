@@ -105,13 +105,16 @@ class Outbox:
     def in_view(self, replica_cursor: int | None = None) -> list[Mutation]:
         """Mutations whose effects a replica at replica_cursor does not show yet, in seq order.
 
-        Pending ones always; acked ones until the replica has reached their ack_cursor.
+        Pending ones always; acknowledged ones while the replica is behind their ack_cursor,
+        even if a pull has marked them done meanwhile: the replica was read before that pull,
+        and dropping them would make the screen flicker back to the old state.
         """
-        shown_after = outbox.c.ack_cursor > replica_cursor if replica_cursor is not None else True
+        if replica_cursor is None:
+            shown = or_(outbox.c.state == "pending", outbox.c.state == "acked")
+        else:
+            shown = or_(outbox.c.state == "pending", outbox.c.ack_cursor > replica_cursor)
         with self._store.journal.read() as conn:
-            rows = conn.execute(select(outbox).where(or_(outbox.c.state == "pending",
-                                                         and_(outbox.c.state == "acked", shown_after)))
-                                .order_by(outbox.c.seq)).all()
+            rows = conn.execute(select(outbox).where(shown).order_by(outbox.c.seq)).all()
         return [_row_to_mutation(r) for r in rows]
 
     def find(self, ids: list[str]) -> dict[str, Mutation]:

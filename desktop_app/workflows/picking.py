@@ -194,9 +194,13 @@ class PickingSession:
         by_id = {t["id"]: t for t in open_tasks}
         skipped = [by_id[i] for i in self._skipped if i in by_id]
         queue = [t for t in open_tasks if t["id"] not in self._skipped] + skipped
-        if self._front in by_id:
-            queue.remove(by_id[self._front])
-            queue.insert(0, by_id[self._front])
+        # A task brought back by undo comes first; the bin the picker stands at (its label was
+        # scanned) stays current even if a pull brings new work meanwhile, e.g. a short
+        # reallocated to another bin.
+        for keep in (self._front, self._at_location):
+            if keep in by_id:
+                queue.remove(by_id[keep])
+                queue.insert(0, by_id[keep])
         return queue
 
     @staticmethod
@@ -341,11 +345,17 @@ class PickingSession:
 
     # --- actions -------------------------------------------------------------------
 
-    def enter_quantity(self, qty: int) -> Outcome:
-        """Count the rest by hand: confirm qty more of the product already scanned at this task."""
+    def enter_quantity(self, qty: int, task_id: int | None = None) -> Outcome:
+        """Count the rest by hand: confirm qty more of the product already scanned at this task.
+
+        task_id is the task the count was asked for; if another task has become current
+        meanwhile the count is refused rather than booked on the wrong bin.
+        """
         task, state, refused = self._task_or_refusal()
         if refused is not None:
             return refused
+        if task_id is not None and task["id"] != task_id:
+            return _reject(f"The task changed while counting: now {task['location_label']}. Count again.")
         barcode = self._product_seen.get(task["id"])
         if state is PickingState.NEED_LOCATION or barcode is None:
             return _reject("Scan the location and one item first, then enter the count.")

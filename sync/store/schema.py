@@ -27,6 +27,8 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Index("ix_outbox_state_seq", "state", "seq"),
+    # The local view reads mutations acked after the replica's cursor through this index.
+    Index("ix_outbox_ack_cursor", "ack_cursor"),
 )
 
 sync_state = Table(

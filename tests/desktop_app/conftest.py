@@ -42,3 +42,20 @@ def restart_server(server, tmp_path):
     yield stop, start
     for r in running:
         r.stop()
+
+
+@pytest.fixture
+def drive(qtbot, server, tmp_path):
+    """Factory of running apps against the `server` fixture; closed at the end of the test."""
+    from tests.desktop_app.appdriver import make_driver
+
+    drivers = []
+
+    def make(**overrides):
+        d = make_driver(qtbot, tmp_path, server.url, name=f"client{len(drivers)}", **overrides)
+        drivers.append(d)
+        return d
+
+    yield make
+    for d in drivers:
+        d.app.close()

@@ -20,12 +20,20 @@ class RecordingPlayer:
     def __init__(self, path, played):
         self.path = path
         self.volume = None
+        self.stopped = False
         self._played = played
 
     def setVolume(self, volume):
         self.volume = volume
 
+    def isPlaying(self):
+        return bool(self._played) and self._played[-1] == self.path and not self.stopped
+
+    def stop(self):
+        self.stopped = True
+
     def play(self):
+        self.stopped = False
         self._played.append(self.path)
 
 
@@ -137,6 +145,16 @@ def test_info_is_neutral_and_silent(feedback, banner, played):
 def test_unknown_kind_is_refused(feedback):
     with pytest.raises(ValueError, match="unknown feedback kind"):
         feedback.show("warning", "?")
+
+
+def test_a_new_verdict_cuts_off_the_sound_still_playing(feedback, players, played, tmp_path):
+    sounds = ensure_sounds(tmp_path)
+    feedback.accept("ok")
+    feedback.reject("Wrong product")
+
+    assert played == [sounds["accept"], sounds["reject"]]
+    assert players.made[sounds["accept"]].stopped
+    assert not players.made[sounds["reject"]].stopped
 
 
 def test_muted_flashes_without_sound_and_unmuting_brings_it_back(feedback, banner, played, tmp_path):

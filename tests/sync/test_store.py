@@ -42,7 +42,30 @@ def test_an_old_journal_is_copied_before_it_is_migrated(tmp_path):
     assert len(copies) == 1
     with sqlite3.connect(copies[0]) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("j0000",)
-    assert head_of("journal") == "j0001"
+    assert head_of("journal") == "j0002"
+
+
+def test_a_journal_of_the_first_release_is_upgraded_with_its_queued_work(tmp_path):
+    from sync.outbox import Outbox
+
+    store = LocalStore.open(tmp_path)
+    queued = Outbox(store).append("anna", "pick.confirm", {"task": 1, "location": "A-01-01-1", "qty": 1})
+    store.close()
+    journal = tmp_path / "journal.sqlite3"
+    with sqlite3.connect(journal) as conn:  # the file as release j0001 left it
+        conn.execute("DROP INDEX ix_outbox_ack_cursor")
+        conn.execute("UPDATE alembic_version SET version_num = 'j0001'")
+
+    store = LocalStore.open(tmp_path)
+    try:
+        assert [m.id for m in Outbox(store).pending()] == [queued.id]
+        with store.journal.read() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "j0002"
+            indexes = [r[1] for r in conn.exec_driver_sql("PRAGMA index_list('outbox')")]
+        assert "ix_outbox_ack_cursor" in indexes
+    finally:
+        store.close()
+    assert len(list(tmp_path.glob("journal.sqlite3.before-j0001-*.bak"))) == 1
 
 
 def test_a_damaged_journal_stops_with_a_clear_message_and_is_left_alone(tmp_path):

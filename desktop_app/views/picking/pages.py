@@ -1,7 +1,7 @@
 """The pages of the picking screen; each only shows what the picking session says, in large type."""
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QIntValidator
+from PySide6.QtGui import QIntValidator, QKeyEvent
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -149,11 +149,12 @@ class TaskPage(QWidget):
 class CountPage(QWidget):
     """Counting the rest by hand after one item was scanned."""
 
-    counted = Signal(int)
+    counted = Signal(int, int)  # quantity, task id
     back = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.task_id = 0
         self.question = _label("", "big")
         self.entry = QLineEdit(objectName="count", placeholderText="How many more?")
         self.entry.setValidator(QIntValidator(1, 9999, self))
@@ -173,13 +174,22 @@ class CountPage(QWidget):
         layout.addStretch(2)
 
     def ask(self, card: TaskCard) -> None:
+        self.task_id = card.task_id
         self.question.setText(f"{card.product_name}: how many more did you take? ({card.remaining} still needed)")
         self.entry.clear()
         self.entry.setFocus()
 
     def _confirm(self) -> None:
         if self.entry.hasAcceptableInput():
-            self.counted.emit(int(self.entry.text()))
+            self.counted.emit(int(self.entry.text()), self.task_id)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        # QLineEdit passes Enter on to its parents after returnPressed; here it must stop, or
+        # the same Enter would also start the next batch on the summary page shown by now.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
 
 class ShortPage(QWidget):

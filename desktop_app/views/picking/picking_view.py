@@ -46,7 +46,7 @@ class PickingView(QWidget):
         self.start_page.start.connect(self.start_batch)
         self.summary_page.next_batch.connect(self.start_batch)
         self.task_page.action.connect(self._task_action)
-        self.count_page.counted.connect(lambda qty: self._act(self.session.enter_quantity(qty)))
+        self.count_page.counted.connect(lambda qty, task: self._act(self.session.enter_quantity(qty, task)))
         self.count_page.back.connect(self.refresh)
         self.short_page.reason.connect(lambda reason: self._act(self.session.short(reason)))
         self.short_page.back.connect(self.refresh)

@@ -47,9 +47,15 @@ class SignInView(QWidget):
         box = QWidget(objectName="signin-form")
         box.setLayout(form)
         box.setMaximumWidth(560)
+        # Stretches rather than an alignment flag: an aligned widget gets its size hint's height,
+        # too little once its wrapped hint text needs an extra line.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(box, 100)
+        row.addStretch(1)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
-        outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(row)
         outer.addStretch(2)
 
         self.username.returnPressed.connect(self.pin.setFocus)

@@ -303,3 +303,38 @@ def test_scans_before_a_batch_is_started_are_refused(core):
     assert session.scan(LocationLabel("A-01-01-1")).kind == "reject"
     assert session.skip().kind == "reject"
     assert core.outbox.pending() == []
+
+
+def test_a_count_for_a_task_that_is_no_longer_current_is_refused(session):
+    assign_totes(session)
+    card = session.current()
+    assert session.scan(LocationLabel(card.location_label)).kind == "accept"
+    assert session.scan(product(card.gtin)).kind == "accept"
+    before = queued(session._core)
+
+    outcome = session.enter_quantity(1, task_id=card.task_id + 1000)
+
+    assert outcome.kind == "reject" and "changed" in outcome.message
+    assert queued(session._core) == before
+    assert session.enter_quantity(1, task_id=card.task_id).kind in ("accept", "done")
+
+
+def test_the_bin_whose_label_was_scanned_stays_current_when_new_work_arrives(core, session):
+    assign_totes(session)
+    first = session.current()
+    session.skip()
+    second = session.current()
+    assert session.short("damaged").kind == "accept"  # the server offers the rest from another bin
+    assert session.current().task_id == first.task_id
+    assert session.scan(LocationLabel(first.location_label)).kind == "accept"
+
+    core.engine.sync_once()  # brings the reallocated task; by walk order it would come first
+
+    assert len(_live_open(session)) == 2, "the short was not reallocated"
+    assert session.current().task_id == first.task_id
+    assert session.current().location_confirmed
+    assert second.task_id != first.task_id
+
+
+def _live_open(session):
+    return [t for t in session._tasks() if t["status"] == "open" and t.get("order_status") != "cancelled"]

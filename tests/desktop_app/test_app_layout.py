@@ -1,0 +1,118 @@
+"""The handheld layout at 480 x 800 and the desktop one: nothing clipped, nothing overlapping, big targets."""
+
+import pytest
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtWidgets import QAbstractButton, QAbstractScrollArea, QLabel, QLineEdit, QProgressBar, QWidget
+
+from desktop_app.workflows.exceptions import ExceptionCard
+from tests.desktop_app.test_app_picking import assign_totes, start_batch
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+CONTROLS = (QLabel, QAbstractButton, QLineEdit, QProgressBar)
+
+
+def _in_scroll_area(w: QWidget) -> bool:
+    p = w.parentWidget()
+    while p is not None:
+        if isinstance(p, QAbstractScrollArea):
+            return True
+        p = p.parentWidget()
+    return False
+
+
+def layout_problems(window: QWidget, min_touch: int = 48) -> list[str]:
+    """Every visible control that is clipped, overlaps another one, or is too small to tap."""
+    problems, placed = [], []
+    frame = window.rect()
+    for w in window.findChildren(QWidget):
+        if not isinstance(w, CONTROLS) or not w.isVisibleTo(window) or _in_scroll_area(w):
+            continue
+        name = f"{type(w).__name__}({w.objectName() or getattr(w, 'text', lambda: '')()[:30]!r})"
+        rect = QRect(w.mapTo(window, w.rect().topLeft()), w.size())
+        if not frame.contains(rect):
+            problems.append(f"{name} at {rect} is outside the window {frame}")
+        parent = w.parentWidget()
+        if parent is not None and not parent.rect().contains(w.geometry()):
+            problems.append(f"{name} at {w.geometry()} is clipped by its parent {parent.rect()}")
+        if isinstance(w, QLabel) and w.text():
+            if w.wordWrap():
+                if w.heightForWidth(w.width()) > w.height() + 1:
+                    problems.append(f"{name} needs {w.heightForWidth(w.width())} px of height, has {w.height()}")
+            elif w.minimumSizeHint().width() > w.width() + 1 and w.sizePolicy().horizontalPolicy() != \
+                    w.sizePolicy().Policy.Ignored:
+                problems.append(f"{name} needs {w.minimumSizeHint().width()} px of width, has {w.width()}")
+        if isinstance(w, (QAbstractButton, QLineEdit)):
+            if w.height() < min_touch:
+                problems.append(f"{name} is {w.height()} px high, under {min_touch} px")
+            if isinstance(w, QAbstractButton) and w.sizeHint().width() > w.width() + 1:
+                problems.append(f"{name} text needs {w.sizeHint().width()} px, has {w.width()}")
+        for other_name, other in placed:
+            if rect.intersects(other):
+                problems.append(f"{name} at {rect} overlaps {other_name} at {other}")
+        placed.append((name, rect))
+    return problems
+
+
+def settle(d) -> None:
+    d.qtbot.wait(50)  # let queued layout requests run before measuring
+
+
+@pytest.mark.parametrize("layout, size", [("handheld", (480, 800)), ("desktop", (1280, 800))])
+def test_every_picking_screen_fits(drive, layout, size):
+    d = drive(**{"ui.layout": layout})
+    d.window.resize(*size)
+    screens = {}
+    settle(d)
+    screens["sign-in"] = layout_problems(d.window)
+    d.sign_in()
+    settle(d)
+    screens["start"] = layout_problems(d.window)
+    start_batch(d)
+    settle(d)
+    screens["totes"] = layout_problems(d.window)
+    assign_totes(d)
+    card = d.picking.session.current()
+    d.scan(card.location_label)
+    d.scan("4012345678901" if card.gtin != "4012345678901" else "4006381333931")  # a long red message
+    settle(d)
+    screens["task"] = layout_problems(d.window)
+    d.scan(card.gtin)
+    d.press(Qt.Key.Key_F5)
+    settle(d)
+    screens["count"] = layout_problems(d.window)
+    d.press(Qt.Key.Key_Escape)
+    d.press(Qt.Key.Key_F6)
+    settle(d)
+    screens["short"] = layout_problems(d.window)
+
+    assert d.window.size().width() == size[0] and d.window.size().height() == size[1]
+    assert {k: v for k, v in screens.items() if v} == {}
+
+
+def test_the_handheld_exceptions_list_fits_a_narrow_screen(drive):
+    d = drive(**{"ui.layout": "handheld"})
+    d.window.resize(480, 800)
+    d.sign_in("sam")
+    d.window.nav_buttons["exceptions"].click()
+    view = d.app.shell.exceptions_view
+    card = ExceptionCard("m1", 7, "Pick confirmed", "anna", "2026-11-23T10:00:00+00:00", "today 10:00",
+                         "task 12 at A-01-03-2, 2 items", "order_cancelled",
+                         "Order SO-100021 was cancelled; this pick is not booked.",
+                         "Put the 2 items back at A-01-03-2 and empty the tote.")
+    view.show_cards([card, card.__class__(**{**card.__dict__, "mutation_id": "m2"})], True)
+    settle(d)
+    assert layout_problems(d.window) == []
+    assert view.scroll.horizontalScrollBar().maximum() == 0
+
+
+def test_a_small_screen_gets_the_handheld_layout(drive):
+    from PySide6.QtCore import QSize
+
+    from desktop_app.views.shell.style import choose_layout
+
+    assert choose_layout("auto", QSize(480, 800)).handheld
+    assert choose_layout("auto", QSize(600, 1024)).handheld
+    assert not choose_layout("auto", QSize(1280, 800)).handheld
+    assert not choose_layout("desktop", QSize(480, 800)).handheld
+    assert choose_layout("handheld", QSize(1920, 1080)).handheld

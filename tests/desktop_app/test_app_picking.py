@@ -1,0 +1,184 @@
+"""The whole app, built by its composition root, picking by scans against the real reference API."""
+
+import pytest
+from PySide6.QtCore import Qt
+
+from order_api.models import PickTask
+from order_api.server import start_in_thread
+from order_api.settings import ServerSettings
+from sync.connectivity import SyncState
+
+# The offscreen platform warns that it cannot resize windows to their size hints.
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+def start_batch(d) -> None:
+    d.press(Qt.Key.Key_Return)  # Enter on the start page claims the next batch
+    d.qtbot.waitUntil(lambda: d.picking.pages.currentWidget() is d.picking.tote_page, timeout=15_000)
+
+
+def assign_totes(d, first: int = 1) -> None:
+    n = first
+    while d.picking.pages.currentWidget() is d.picking.tote_page:
+        d.scan(f"T-{n:04d}")
+        assert d.banner()[0] == "accept", d.banner()
+        n += 1
+
+
+def pick_current(d) -> None:
+    card = d.picking.session.current()
+    d.scan(card.location_label)
+    assert d.banner()[0] == "accept", d.banner()
+    for _ in range(card.remaining):
+        d.scan(card.gtin)
+        assert d.banner()[0] in ("accept", "done"), d.banner()
+
+
+def server_tasks(server, batch_id):
+    with server.db.read() as s:
+        return {t.id: (t.status, t.picked_qty) for t in s.query(PickTask).filter_by(batch_id=batch_id)}
+
+
+def test_a_batch_picked_by_scans_alone_reaches_the_server(server, drive):
+    d = drive()
+    d.scan("U0001")  # badge on the sign-in screen: only the PIN is left to type
+    assert d.window.signin.username.text() == "Badge U0001"
+    assert d.focus() is d.window.signin.pin
+    d.window.signin.pin.setText("1111")
+    d.press(Qt.Key.Key_Return)
+    d.qtbot.waitUntil(lambda: d.app.shell.person is not None, timeout=15_000)
+    assert d.app.shell.person.username == "anna"
+    assert [b.objectName() for b in d.window.nav_buttons.values() if b.isVisible()] == ["nav:pick", "nav:exceptions"]
+
+    start_batch(d)
+    batch_id = d.picking.session.batch_id
+    assign_totes(d)
+    while d.picking.pages.currentWidget() is d.picking.task_page:
+        pick_current(d)
+
+    assert d.picking.pages.currentWidget() is d.picking.summary_page
+    assert d.banner()[0] == "done"
+    assert "done" in d.picking.summary_page.title.text()
+    d.qtbot.waitUntil(lambda: all(status == "done" for status, _ in server_tasks(server, batch_id).values()),
+                      timeout=15_000)
+    assert {qty for _, qty in server_tasks(server, batch_id).values()} == {2}
+
+
+def test_wrong_location_and_wrong_product_change_nothing(drive):
+    d = drive()
+    d.sign_in()
+    start_batch(d)
+    assign_totes(d)
+    before = d.outbox()
+    card = d.picking.session.current()
+
+    d.scan("C-01-01-2" if card.location_label != "C-01-01-2" else "B-02-01-1")
+    assert d.banner()[0] == "reject" and "Wrong location" in d.banner()[1]
+    assert d.app.feedback.banner.background == "#c62828"  # the red flash
+    d.scan(card.location_label)
+    d.scan("4012345678901" if card.gtin != "4012345678901" else "4006381333931")
+    assert d.banner()[0] == "reject" and "Wrong product" in d.banner()[1]
+    d.scan("12345")
+    assert d.banner()[0] == "reject"
+
+    assert d.outbox() == before
+    assert d.picking.session.current() == card.__class__(**{**card.__dict__, "location_confirmed": True})
+
+
+def test_undo_skip_and_short_from_the_keyboard(drive):
+    d = drive()
+    d.sign_in()
+    start_batch(d)
+    assign_totes(d)
+    first = d.picking.session.current()
+    d.scan(first.location_label)
+    d.scan(first.gtin)
+    assert d.picking.session.current().picked_qty == 1
+
+    d.press(Qt.Key.Key_F8)  # undo the last scan
+    assert d.outbox()[-1][0] == "pick.undo"
+    assert d.picking.session.current().picked_qty == 0
+
+    d.press(Qt.Key.Key_F7)  # skip to the end of the walk
+    second = d.picking.session.current()
+    assert second.task_id != first.task_id
+
+    d.press(Qt.Key.Key_F6)  # short: the reason page
+    assert d.picking.pages.currentWidget() is d.picking.short_page
+    d.press(Qt.Key.Key_2)  # damaged
+    assert d.outbox()[-1] == ("pick.short", {"task": second.task_id, "reason": "damaged"})
+    assert d.picking.session.current().task_id != second.task_id
+
+    counted = False
+    while d.picking.pages.currentWidget() is d.picking.task_page:
+        card = d.picking.session.current()
+        if card.task_id != first.task_id:
+            pick_current(d)  # a short may be offered again from another bin
+            continue
+        d.scan(card.location_label)
+        d.scan(card.gtin)
+        d.press(Qt.Key.Key_F5)  # count the rest by hand
+        assert d.picking.pages.currentWidget() is d.picking.count_page, d.said[-6:]
+        assert d.focus() is d.picking.count_page.entry
+        d.picking.count_page.entry.setText("1")
+        d.press(Qt.Key.Key_Return)
+        counted = True
+    assert counted
+    assert d.picking.pages.currentWidget() is d.picking.summary_page, d.banner()
+    summary = d.picking.session.summary()
+    assert summary.lines_short == 1 and summary.lines_picked == summary.lines_total - 1
+
+
+def _cancel_while_the_device_is_away(tmp_path, order_id: int) -> None:
+    """A supervisor cancels an order through a second API process on the same database."""
+    office = start_in_thread(ServerSettings(db_url=f"sqlite:///{tmp_path}/server.db",
+                                            blob_store=f"fs:{tmp_path}/office-blobs"))
+    try:
+        import httpx
+
+        with httpx.Client(base_url=office.url, timeout=30) as http:
+            token = http.post("/v1/auth/token", json={"username": "sam", "pin": "1111",
+                                                      "device_id": "office"}).json()["access_token"]
+            r = http.post(f"/v1/orders/{order_id}/cancel", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200, r.text
+    finally:
+        office.stop()
+
+
+def test_a_batch_picked_offline_syncs_later_and_a_cancelled_order_becomes_an_exception(
+        server, restart_server, drive, tmp_path):
+    stop, start = restart_server
+    d = drive()
+    d.sign_in()
+    start_batch(d)
+    batch_id = d.picking.session.batch_id
+    assign_totes(d)
+    d.qtbot.waitUntil(lambda: d.app.sync_feed.last is not None and d.app.sync_feed.last.pending == 0,
+                      timeout=15_000)
+    stop()
+    first = d.picking.session.current()
+    while d.picking.pages.currentWidget() is d.picking.task_page:
+        pick_current(d)
+    assert d.picking.pages.currentWidget() is d.picking.summary_page
+    d.qtbot.waitUntil(lambda: d.window.offline.isVisible(), timeout=15_000)
+    assert "OFFLINE" in d.window.offline.text()
+    assert d.app.sync_feed.last.state is SyncState.OFFLINE and d.app.sync_feed.last.pending > 0
+
+    with server.db.read() as s:
+        cancelled_order = s.get(PickTask, first.task_id).line.order_id
+    _cancel_while_the_device_is_away(tmp_path, cancelled_order)
+    start()
+    d.app.core.engine.kick()
+
+    d.qtbot.waitUntil(lambda: d.app.sync_feed.last.pending == 0 and d.app.sync_feed.last.rejected > 0,
+                      timeout=20_000)
+    d.qtbot.waitUntil(lambda: not d.window.offline.isVisible(), timeout=15_000)
+    tasks = server_tasks(server, batch_id)
+    assert tasks[first.task_id] == ("open", 0)  # the cancelled order's goods were not booked
+    assert all(v == ("done", 2) for k, v in tasks.items() if k != first.task_id)
+
+    d.window.nav_buttons["exceptions"].click()
+    view = d.app.shell.exceptions_view
+    d.qtbot.waitUntil(lambda: len(view.cards) == 2, timeout=10_000)
+    text = " ".join(label.text() for card in view.cards for label in card.findChildren(type(d.window.who)))
+    assert "cancelled" in text.lower() and first.location_label in text
