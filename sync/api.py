@@ -126,6 +126,7 @@ class OrderApi:
         self.tokens: Tokens | None = None  # set by sign_in and refresh, or by the caller from the keyring
         self._refreshing = threading.RLock()
         self._server_date: datetime | None = None
+        self._closed = False
         self._client = httpx.Client(base_url=base_url, transport=transport, verify=verify, timeout=self._timeouts(),
                                     headers={"User-Agent": user_agent, "Accept": "application/json"})
 
@@ -203,6 +204,8 @@ class OrderApi:
         return self._server_date
 
     def close(self) -> None:
+        """Close the connections; a call still in flight (a long poll) ends with Offline at once."""
+        self._closed = True
         self._client.close()
 
     def __enter__(self) -> "OrderApi":
@@ -248,6 +251,8 @@ class OrderApi:
             try:
                 response = self._client.request(method, path, headers=headers, **request)
             except _TRANSIENT as exc:
+                if self._closed:
+                    raise Offline("The order API client was closed.") from exc
                 log.warning("%s %s failed (attempt %d of %d): %s", method, path, attempt + 1, attempts, _reason(exc))
                 if _untrusted_certificate(exc):
                     raise Offline(f"The order API's TLS certificate is not trusted ({_reason(exc)}); "
@@ -257,6 +262,8 @@ class OrderApi:
                 self._sleep(self._retry.wait(attempt))
                 continue
             except httpx.TransportError as exc:
+                if self._closed:
+                    raise Offline("The order API client was closed.") from exc
                 raise ApiError(f"Cannot send {method} {path}: {_reason(exc)}") from exc
             self._server_date = _http_date(response.headers.get("Date")) or self._server_date
             status = response.status_code

@@ -50,6 +50,9 @@ class ClientCore:
         return cls(store, outbox, LocalView(store, outbox), api, signin, engine)
 
     def close(self) -> None:
-        self.engine.stop()
+        # A pusher between batches stops at once; a long poll in flight is ended by closing
+        # the API client, so quitting never waits for the poll's 20 s.
+        self.engine.stop(timeout=0.5)
         self.api.close()
+        self.engine.stop(timeout=5.0)
         self.store.close()

@@ -144,6 +144,7 @@ class SyncEngine:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Ask the workers to stop and wait up to timeout for each (a long poll may hold one longer)."""
         self._stop.set()
         for event in (self._push_wanted, self._pull_wanted, self._signed_in):
             event.set()
@@ -271,7 +272,8 @@ class SyncEngine:
                     page = (coming.result() if coming is not None
                             else self._api.pull(self.cursor(), self.options.pull_limit, wait))
                 except ApiError as exc:
-                    self._failed(exc)
+                    if not self._stop.is_set():  # a poll cut short by stopping is no failure
+                        self._failed(exc)
                     return False
                 except RuntimeError:
                     # httpx refuses to go on once the client is closed; while stopping, a

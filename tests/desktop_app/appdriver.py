@@ -92,3 +92,27 @@ def make_driver(qtbot, tmp_path, server_url: str, name: str = "client", **overri
     app.window.activateWindow()
     qtbot.waitUntil(lambda: QGuiApplication.focusObject() is not None)
     return Driver(app, qtbot, clock)
+
+
+# --- picking steps shared by the app tests ----------------------------------------
+
+def start_batch(d) -> None:
+    d.press(Qt.Key.Key_Return)  # Enter on the start page claims the next batch
+    d.qtbot.waitUntil(lambda: d.picking.pages.currentWidget() is d.picking.tote_page, timeout=15_000)
+
+
+def assign_totes(d, first: int = 1) -> None:
+    n = first
+    while d.picking.pages.currentWidget() is d.picking.tote_page:
+        d.scan(f"T-{n:04d}")
+        assert d.banner()[0] == "accept", d.banner()
+        n += 1
+
+
+def pick_current(d) -> None:
+    card = d.picking.session.current()
+    d.scan(card.location_label)
+    assert d.banner()[0] == "accept", d.banner()
+    for _ in range(card.remaining):
+        d.scan(card.gtin)
+        assert d.banner()[0] in ("accept", "done"), d.banner()

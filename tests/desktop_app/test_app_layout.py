@@ -5,7 +5,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QAbstractButton, QAbstractScrollArea, QLabel, QLineEdit, QProgressBar, QWidget
 
 from desktop_app.workflows.exceptions import ExceptionCard
-from tests.desktop_app.test_app_picking import assign_totes, start_batch
+from tests.desktop_app.appdriver import assign_totes, start_batch
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 

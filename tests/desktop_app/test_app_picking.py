@@ -7,31 +7,10 @@ from order_api.models import PickTask
 from order_api.server import start_in_thread
 from order_api.settings import ServerSettings
 from sync.connectivity import SyncState
+from tests.desktop_app.appdriver import assign_totes, pick_current, start_batch
 
 # The offscreen platform warns that it cannot resize windows to their size hints.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-def start_batch(d) -> None:
-    d.press(Qt.Key.Key_Return)  # Enter on the start page claims the next batch
-    d.qtbot.waitUntil(lambda: d.picking.pages.currentWidget() is d.picking.tote_page, timeout=15_000)
-
-
-def assign_totes(d, first: int = 1) -> None:
-    n = first
-    while d.picking.pages.currentWidget() is d.picking.tote_page:
-        d.scan(f"T-{n:04d}")
-        assert d.banner()[0] == "accept", d.banner()
-        n += 1
-
-
-def pick_current(d) -> None:
-    card = d.picking.session.current()
-    d.scan(card.location_label)
-    assert d.banner()[0] == "accept", d.banner()
-    for _ in range(card.remaining):
-        d.scan(card.gtin)
-        assert d.banner()[0] in ("accept", "done"), d.banner()
 
 
 def server_tasks(server, batch_id):
