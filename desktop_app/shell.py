@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 
 from desktop_app.tasks import TaskRunner
 from desktop_app.views.picking.picking_view import Announcer, PickingView
@@ -19,6 +19,8 @@ from sync.engine import SyncStatus
 from sync.signin import SignedIn
 
 log = logging.getLogger(__name__)
+
+LEASE_RENEW_MS = 5 * 60 * 1000
 
 # Which sections a role opens (order API roles, order_api/models/identity.py); everyone sees Exceptions.
 ROLE_SECTIONS = {"picker": ("pick",), "packer": ("pack",), "photographer": ("studio",),
@@ -49,6 +51,12 @@ class Shell(QObject):
         window.sign_out_requested.connect(self.sign_out)
         window.section_chosen.connect(self.show_section)
         window.code_typed.connect(lambda text: self.scan(Scan(raw=text, source="manual")))
+        # Leases run for 30 minutes on the reference API; renewing every 5 keeps a slow batch
+        # claimed, and a lost one is told to the picker long before the batch is done.
+        self.lease_timer = QTimer(self)
+        self.lease_timer.setInterval(LEASE_RENEW_MS)
+        self.lease_timer.timeout.connect(self.renew_lease)
+        self.lease_timer.start()
         exceptions_view.resolve_requested.connect(self._resolve)
         exceptions_view.refresh_requested.connect(self.load_exceptions)
         if status_changed is not None:
@@ -126,6 +134,14 @@ class Shell(QObject):
         self.picking.set_session(None)
         self.window.show_signed_out()
         self.announce.show("info", "Signed out")
+
+    def renew_lease(self) -> None:
+        session = self.picking.session
+        if session is None or session.batch_id is None:
+            return
+        self.runner.run(session.renew_lease,
+                        lambda outcome: outcome is not None and self.announce.show(outcome.kind, outcome.message),
+                        name="renew lease")
 
     # --- sections ----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Literal, Protocol
 
 from scanners.codes import Classified, LocationLabel, ProductCode, ToteCode, Unrecognised, UserBadge
-from sync.api import AuthRequired, Offline, OrderApi, ServerBusy
+from sync.api import AuthRequired, Offline, OrderApi, RequestRefused, ServerBusy
 from sync.engine import SyncEngine
 from sync.outbox import Mutation, Outbox
 from sync.view import LocalView
@@ -168,6 +168,26 @@ class PickingSession:
         self.offline_reason = None
         self._core.engine.pull_now()
         return [b["batch"]["id"] for b in batches]
+
+    def renew_lease(self) -> Outcome | None:
+        """Keep the batch claimed while picking (network: off the UI thread).
+
+        None while it went fine or the server is out of reach (the lease is renewed once it is
+        back; work done meanwhile is judged by the server, ARCHITECTURE.md §2); a reject when
+        the batch has gone to someone else.
+        """
+        if self.batch_id is None or self.state is PickingState.BATCH_DONE:
+            return None
+        try:
+            self._core.api.renew_batch(self.batch_id)
+        except (Offline, ServerBusy, AuthRequired) as exc:
+            log.info("lease of batch %s not renewed now: %s", self.batch_id, exc)
+            return None
+        except RequestRefused as exc:
+            if exc.code == "lease_lost":
+                return _reject(f"Batch {self._batch_code()} was given to someone else: ask a supervisor.")
+            raise
+        return None
 
     def _first_open_batch(self, claimed: list[int] | None) -> int | None:
         if claimed is None:

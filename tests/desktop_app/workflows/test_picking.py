@@ -338,3 +338,19 @@ def test_the_bin_whose_label_was_scanned_stays_current_when_new_work_arrives(cor
 
 def _live_open(session):
     return [t for t in session._tasks() if t["status"] == "open" and t.get("order_status") != "cancelled"]
+
+
+def test_the_lease_is_renewed_while_picking_and_a_lost_batch_is_told(server, core, session):
+    from order_api.models import PickBatch
+
+    with server.db.read() as s:
+        before = s.get(PickBatch, session.batch_id).lease_expires
+    assert session.renew_lease() is None
+    with server.db.read() as s:
+        assert s.get(PickBatch, session.batch_id).lease_expires > before
+
+    sam = server.sign_in("sam", pin="1111", device_id="office")
+    r = sam.http.post(f"/v1/pick-batches/{session.batch_id}/reassign", json={"username": "sam"})
+    assert r.status_code == 200, r.text
+    outcome = session.renew_lease()
+    assert outcome.kind == "reject" and "someone else" in outcome.message
