@@ -108,7 +108,10 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     window.settings_requested.connect(lambda: _open_settings(app))
     window.resize(QSize(480, 800) if layout.handheld else QSize(1280, 800))
     if demo is not None:
-        window.signin.hint.setText(f"Demo warehouse: {DEMO_PEOPLE}.")
+        shell.demo = True
+        window.signin.site_hint = f"Demo warehouse: {DEMO_PEOPLE}."
+        window.show_signed_out()
+    feedback.show("info", "Scan your badge to sign in")
     runner.run(core.engine.status, sync_feed.status_changed.emit, name="first status")
     if start_engine:
         core.engine.start()

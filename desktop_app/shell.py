@@ -42,10 +42,15 @@ class Shell(QObject):
         self.core, self.window, self.picking, self.exceptions_view = core, window, picking, exceptions_view
         self.runner, self.announce = runner, announce
         self.classify_options, self.picking_options = classify_options, picking_options
-        self.exceptions = Exceptions(core.outbox)
+        self.exceptions = Exceptions(core.outbox, name_of=self._name_of)
         self.person: SignedIn | None = None
+        self.demo = False  # the demo keeps no sign-ins on purpose: no need to say so at every sign-in
         self.section: str | None = None
-        self._cursor: int | None = None
+        self._seen: tuple[int, int] | None = None
+        # A catching-up pull stores many pages a second: redraw the picking screen at most
+        # every 100 ms for them, so the scans keep the main thread.
+        self._redraw = QTimer(self, singleShot=True, interval=100)
+        self._redraw.timeout.connect(lambda: self.section == "pick" and self.picking.data_changed())
         window.signin.submitted.connect(self.sign_in)
         window.signin.cancelled.connect(self._back_to_person)
         window.sign_out_requested.connect(self.sign_out)
@@ -110,7 +115,8 @@ class Shell(QObject):
         where = "" if person.online else " · offline"
         self.window.show_signed_in(f"{person.display_name} · {', '.join(person.roles)}{where}", sections)
         self.show_section(sections[0])
-        self.announce.show("info", f"Hello {person.display_name}" + (f" — {person.note}" if person.note else ""))
+        note = person.note if person.note and not (self.demo and person.online) else None
+        self.announce.show("info", f"Hello {person.display_name}" + (f" — {note}" if note else ""))
 
     def switch_user(self, badge: str) -> None:
         """Another badge was scanned: that person signs in with their PIN; Back returns to the current one."""
@@ -161,6 +167,11 @@ class Shell(QObject):
         self._background(lambda: self.exceptions.resolve(mutation_id, person.username, person.roles),
                          self.load_exceptions, "resolve exception")
 
+    def _name_of(self, entity: str, row_id: int) -> str | None:
+        """The order number or batch code of an id, from the local view (worker thread: read only)."""
+        row = self.core.view.row(entity, row_id)
+        return None if row is None else row.get("number") or row.get("code")
+
     def _rejected(self, rejected: list) -> None:
         self.announce.show("reject", f"{len(rejected)} action{'s' if len(rejected) != 1 else ''} refused by the "
                                      "server: see Exceptions")
@@ -172,11 +183,13 @@ class Shell(QObject):
     def show_status(self, status: SyncStatus) -> None:
         self.window.status.show_status(status)
         self.window.offline.show_status(status)
-        if status.cursor != self._cursor:
-            # A pull brought new server state (a cancelled order, a reassigned batch): show it.
-            self._cursor = status.cursor
-            if self.section == "pick":
-                self.picking.data_changed()
+        seen = (status.cursor, status.pending)
+        if seen != self._seen:
+            # A pull brought new server state (a cancelled order, a reassigned batch), or a push
+            # emptied the queue (the summary says whether all work is sent): show it.
+            self._seen = seen
+            if self.section == "pick" and not self._redraw.isActive():
+                self._redraw.start()
 
     def _background(self, fn: Callable[[], object], then: Callable[[], None], name: str) -> None:
         """fn on a worker, then `then` on the main thread whether it worked or not (a failure is announced)."""

@@ -65,6 +65,7 @@ class SyncEngine:
         self._listeners: list[Callable[[SyncStatus], None]] = []
         self._rejection_listeners: list[Callable[[list[RejectedMutation]], None]] = []
         self._changed = threading.Condition()
+        self._exchange = threading.Lock()  # a push on the wire, or a page being stored
         self._stop = threading.Event()
         self._push_wanted = threading.Event()
         self._pull_wanted = threading.Event()
@@ -164,9 +165,10 @@ class SyncEngine:
         self.kick()
 
     def _queued(self) -> None:
+        # Runs in the thread that queued the action (the app's UI thread): only wake the
+        # pusher, which reports the new status from its own thread.
         self.connectivity.fire("work")
         self._push_wanted.set()
-        self._notify()
 
     # --- one round, also used by `floorhand sync --once` -------------------------------
 
@@ -196,6 +198,7 @@ class SyncEngine:
             self._push_wanted.clear()
             if self._stop.is_set():
                 return
+            self._notify()  # the queue grew: the status bar shows it before the push goes out
             if self.connectivity.state is SyncState.AUTH_REQUIRED:
                 self._signed_in.wait()
                 self._signed_in.clear()
@@ -216,16 +219,20 @@ class SyncEngine:
                 if not self._catching_up:
                     self.connectivity.fire("caught_up")
                 return True
-            try:
-                outcome = self._api.push(self.device_id, [m.wire() for m in batch])
-            except ApiError as exc:
-                self._outbox.record_failure(batch, str(exc))
-                self._failed(exc)
-                return False
-            rejected = self._outbox.record_results(batch, outcome.results, outcome.cursor)
-            # The puller may have stored this push's effects before its answer arrived; left
-            # `acked`, the view would count them twice until some later page.
-            self._outbox.settle(self.cursor())
+            # While a push is on the wire the puller must not store a page: that page may
+            # already hold the push's effects while its mutations still read `pending`, and
+            # the view would count them twice (a two-piece pick shown complete after one).
+            with self._exchange:
+                try:
+                    outcome = self._api.push(self.device_id, [m.wire() for m in batch])
+                except ApiError as exc:
+                    self._outbox.record_failure(batch, str(exc))
+                    self._failed(exc)
+                    return False
+                rejected = self._outbox.record_results(batch, outcome.results, outcome.cursor)
+                # The puller may have stored this push's effects before the push began; left
+                # `acked`, the view would count them twice until some later page.
+                self._outbox.settle(self.cursor())
             self._last_push_at = self._clock()
             self.connectivity.fire("call_ok")
             if rejected:
@@ -267,10 +274,13 @@ class SyncEngine:
         """
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull-ahead") as ahead:
             coming: Future[PullPage] | None = None
+            asked_from = self.cursor()
             while True:
                 try:
+                    if coming is None:
+                        asked_from = self.cursor()
                     page = (coming.result() if coming is not None
-                            else self._api.pull(self.cursor(), self.options.pull_limit, wait))
+                            else self._api.pull(asked_from, self.options.pull_limit, wait))
                 except ApiError as exc:
                     if not self._stop.is_set():  # a poll cut short by stopping is no failure
                         self._failed(exc)
@@ -294,12 +304,20 @@ class SyncEngine:
                 if more:
                     # page.cursor is the cursor this page is stored with just below.
                     coming = ahead.submit(self._api.pull, page.cursor, self.options.pull_limit, 0)
-                if page.changes or page.cursor != self.cursor():
-                    with self._store.replica.write() as conn:
-                        replica.apply_page(conn, page.changes, page.cursor)
-                    self._outbox.settle(page.cursor)
-                    if page.changes:
-                        self._notify()
+                with self._exchange:  # not while a push waits for its answer, see _push_all
+                    # Another pull (pull_now after a claim) may have stored pages meanwhile;
+                    # this one would then put older rows over newer ones: ask again instead.
+                    stale = self.cursor() != asked_from
+                    if not stale and (page.changes or page.cursor != asked_from):
+                        with self._store.replica.write() as conn:
+                            replica.apply_page(conn, page.changes, page.cursor)
+                        self._outbox.settle(page.cursor)
+                if stale:
+                    coming, wait = None, 0
+                    continue
+                asked_from = page.cursor
+                if page.changes:
+                    self._notify()
                 self._catching_up = page.has_more
                 if not more:
                     return True

@@ -200,6 +200,9 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+NameOf = Callable[[str, int], str | None]  # (entity, id) -> the name people know it by
+
+
 class Exceptions:
     """The supervisor's list of refused actions: read as cards, mark as dealt with.
 
@@ -209,8 +212,9 @@ class Exceptions:
     """
 
     def __init__(self, outbox: RejectedActions, clock: Callable[[], datetime] = _now,
-                 tz: tzinfo | None = None) -> None:
+                 tz: tzinfo | None = None, name_of: NameOf | None = None) -> None:
         self._outbox = outbox
+        self._name_of = name_of  # the local view's names for ids (order number, batch code), if known
         self._clock = clock
         self._tz = tz  # None: the workstation's local time zone
 
@@ -239,9 +243,19 @@ class Exceptions:
         self._outbox.resolve(mutation_id, by)
         log.info("Refused action %s marked as dealt with by %s", mutation_id, by)
 
+    def _readable(self, args: dict) -> dict:
+        """args with order and batch ids replaced by the number and code people know, where known."""
+        if self._name_of is None:
+            return args
+        readable = dict(args)
+        for key, entity in (("order", "order"), ("batch", "pick_batch")):
+            if isinstance(args.get(key), int):
+                readable[key] = self._name_of(entity, args[key]) or args[key]
+        return readable
+
     def _card(self, r: RejectedMutation, now: datetime) -> ExceptionCard:
         m = r.mutation
         return ExceptionCard(
             mutation_id=m.id, seq=m.seq, action=ACTIONS.get(m.name, m.name), who=m.user, when=m.at,
-            when_short=short_time(m.at, now, self._tz), what=describe(m.name, m.args), code=r.code,
+            when_short=short_time(m.at, now, self._tz), what=describe(m.name, self._readable(m.args)), code=r.code,
             reason=r.message, next_step=advise(m.name, m.args, r.code, r.message))

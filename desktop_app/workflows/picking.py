@@ -91,6 +91,16 @@ class BatchSummary:
     queued_actions: int
 
 
+@dataclass(frozen=True)
+class Screen:
+    """Everything the picking screen shows, read at one moment."""
+
+    state: PickingState
+    task: TaskCard | None
+    tote: ToteCard | None
+    summary: BatchSummary | None
+
+
 class PickingCore(Protocol):
     """The parts of sync.client.ClientCore that picking needs."""
 
@@ -256,33 +266,45 @@ class PickingSession:
 
     def current(self) -> TaskCard | None:
         """The task to pick now, or None while totes are missing or the batch is done."""
-        tasks, queue, state = self._look()
-        if state not in (PickingState.NEED_LOCATION, PickingState.NEED_PRODUCT):
-            return None
-        t, live = queue[0], _live(tasks)
-        return TaskCard(t["id"], t["order_number"], t.get("tote"), t["location_label"], t["product_name"], t["sku"],
-                        t["gtin"], t["qty"], t.get("picked_qty", 0), _remaining(t),
-                        location_confirmed=self._at_location == t["id"],
-                        lines_done=sum(1 for x in live if x["status"] != "open"), lines_total=len(live))
+        return self.screen().task
 
     def tote_needed(self) -> ToteCard | None:
         """The order waiting for a tote, or None when every order has one."""
-        tasks = self._tasks()
-        missing = self._orders_without_tote(tasks)
-        if self.batch_id is None or not missing:
-            return None
-        orders = {t["order_id"] for t in _live(tasks)}
-        return ToteCard(missing[0]["order_id"], missing[0]["order_number"], len(orders) - len(missing), len(orders))
+        return self.screen().tote
 
     def summary(self) -> BatchSummary | None:
         """Totals of the current batch (as this device sees it)."""
-        if self.batch_id is None:
-            return None
-        live = _live(self._tasks())
+        return None if self.batch_id is None else self._summary(_live(self._tasks()))
+
+    def _summary(self, live: list[dict]) -> BatchSummary:
         return BatchSummary(self.batch_id, self._batch_code(), len(live),
                             sum(1 for t in live if t["status"] == "done"),
                             sum(1 for t in live if t["status"] == "short"),
                             sum(t.get("picked_qty", 0) for t in live), self._core.outbox.counts()[0])
+
+    def screen(self) -> "Screen":
+        """State, task, tote and totals from one read of the local view, so they agree.
+
+        The view changes under the screen (pulls, pushes, rejections on the sync threads);
+        reading the state and then the task separately could see two different batches.
+        """
+        tasks, queue, state = self._look()
+        live = _live(tasks)
+        task = tote = summary = None
+        if state in (PickingState.NEED_LOCATION, PickingState.NEED_PRODUCT):
+            t = queue[0]
+            task = TaskCard(t["id"], t["order_number"], t.get("tote"), t["location_label"], t["product_name"],
+                            t["sku"], t["gtin"], t["qty"], t.get("picked_qty", 0), _remaining(t),
+                            location_confirmed=self._at_location == t["id"],
+                            lines_done=sum(1 for x in live if x["status"] != "open"), lines_total=len(live))
+        elif state is PickingState.NEED_TOTES:
+            missing = self._orders_without_tote(tasks)
+            orders = {t["order_id"] for t in live}
+            tote = ToteCard(missing[0]["order_id"], missing[0]["order_number"], len(orders) - len(missing),
+                            len(orders))
+        elif state is PickingState.BATCH_DONE:
+            summary = self._summary(live)
+        return Screen(state, task, tote, summary)
 
     # --- scans ---------------------------------------------------------------------
 

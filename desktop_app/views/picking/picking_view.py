@@ -107,10 +107,9 @@ class PickingView(QWidget):
             self._announce.show("reject", f"Could not get a batch: {exc}")
 
     def _task_action(self, name: str) -> None:
-        if self.session is None or self.session.state not in (PickingState.NEED_LOCATION,
-                                                                PickingState.NEED_PRODUCT):
+        card = self.session.current() if self.session is not None else None
+        if card is None:
             return
-        card = self.session.current()
         if name == "count":
             self.count_page.ask(card)
             self.pages.setCurrentWidget(self.count_page)
@@ -131,17 +130,18 @@ class PickingView(QWidget):
     def refresh(self) -> None:
         """Show the page for the session's state, read from the local view."""
         session = self.session
-        state = session.state if session is not None else PickingState.NO_BATCH
+        screen = session.screen() if session is not None else None
+        state = screen.state if screen is not None else PickingState.NO_BATCH
         if state is PickingState.NO_BATCH or self._claiming:
             self.pages.setCurrentWidget(self.start_page)
         elif state is PickingState.NEED_TOTES:
-            self.tote_page.show_card(session.tote_needed())
+            self.tote_page.show_card(screen.tote)
             self.pages.setCurrentWidget(self.tote_page)
         elif state is PickingState.BATCH_DONE:
-            self.summary_page.show_summary(session.summary())
+            self.summary_page.show_summary(screen.summary)
             self.pages.setCurrentWidget(self.summary_page)
         else:
-            self.task_page.show_card(session.current(), session.options.location_scan_required)
+            self.task_page.show_card(screen.task, session.options.location_scan_required)
             self.pages.setCurrentWidget(self.task_page)
         if self.isVisible():
             self.setFocus()

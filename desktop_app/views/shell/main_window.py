@@ -44,7 +44,8 @@ class MainWindow(QMainWindow):
             button.setCheckable(True)
             self.nav.addButton(button)
             button.clicked.connect(lambda _=False, n=name: self.section_chosen.emit(n))
-        self.manual = QLineEdit(objectName="manual-entry", placeholderText="Type a code from a damaged label ⏎")
+        self.manual = QLineEdit(objectName="manual-entry", placeholderText="Type a code ⏎" if layout.handheld
+                                else "Type a code from a damaged label ⏎")
         self.manual.returnPressed.connect(self._typed)
         self.pages = pages
         self.stack = QStackedWidget()

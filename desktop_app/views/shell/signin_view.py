@@ -24,6 +24,7 @@ class SignInView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._badge: str | None = None
+        self.site_hint = ""  # e.g. who to sign in as in the demo warehouse
         self.title = QLabel("Sign in", objectName="title")
         self.hint = QLabel("Scan your badge, or type your name and PIN.", objectName="hint", wordWrap=True)
         self.username = QLineEdit(objectName="username", placeholderText="Name")
@@ -74,8 +75,9 @@ class SignInView(QWidget):
         self.set_busy(False)
         self.cancel.setVisible(switching_from is not None)
         self.title.setText("Sign in" if switching_from is None else "Switch user")
-        self.hint.setText("Scan your badge, or type your name and PIN." if switching_from is None
-                          else f"{switching_from} is signed in. Scan your badge or type your name, then your PIN.")
+        hint = ("Scan your badge, or type your name and PIN." if switching_from is None
+                else f"{switching_from} is signed in. Scan your badge or type your name, then your PIN.")
+        self.hint.setText(f"{hint}\n{self.site_hint}" if self.site_hint else hint)
         self.username.setFocus()
 
     def badge_scanned(self, badge: str) -> None:

@@ -24,7 +24,8 @@ def _clock(at: datetime | None) -> str:
 
 def describe(status: SyncStatus, compact: bool = False) -> tuple[str, str, str]:
     """(state words, colour, details) of a snapshot; compact for a handheld's narrow screen."""
-    words, colour = _STATE_WORDS[status.state]
+    words, colour = _STATE_WORDS[status.state if status.pending or status.state is not SyncState.SYNCING
+                                 else SyncState.IDLE]
     last = max((t for t in (status.last_push_at, status.last_pull_at) if t is not None), default=None)
     if compact:
         waiting = "all sent" if status.pending == 0 else f"{status.pending} waiting"
