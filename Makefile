@@ -16,7 +16,7 @@ DEBIAN_PACKAGES := libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkb
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libpulse0 xvfb xauth xdotool \
 	postgresql
 
-.PHONY: demo serve-demo test bench lock system-deps venv openapi clean
+.PHONY: demo serve-demo test bench screenshots lock system-deps venv openapi clean
 
 demo: venv
 	$(BIN)/floorhand --demo
@@ -33,6 +33,10 @@ test: venv
 bench: venv
 	$(BIN)/python -m benchmarks.server_sync
 	$(BIN)/python -m benchmarks.client_sync
+
+# The README's pictures: the real app on the demo warehouse, rendered offscreen into docs/screenshots/.
+screenshots: venv
+	$(BIN)/python docs/screenshots/make.py
 
 openapi: venv
 	$(BIN)/floorhand-api openapi > docs/openapi.json

@@ -9,6 +9,7 @@ could: the app's database files, the server's database and, when something fails
 
 import json
 import os
+import random
 import select
 import shutil
 import socket
@@ -120,34 +121,46 @@ class OrderApi:
     child: Child
 
 
-def _read_line(fd: int, child: Child, timeout: float) -> str:
-    """One line written to a pipe by child, e.g. the display number Xvfb picked."""
+def _wait_ready(fd: int, child: Child, timeout: float) -> bool:
+    """Whether child wrote its display number to the pipe (it is ready) rather than exiting first."""
     data = b""
     deadline = time.monotonic() + timeout
     while not data.endswith(b"\n"):
         left = deadline - time.monotonic()
         if left <= 0:
-            pytest.fail(f"{child.name} gave no display number within {timeout:.0f} s\n{child.output()}")
+            pytest.fail(f"{child.name} was not ready within {timeout:.0f} s\n{child.output()}")
         ready, _, _ = select.select([fd], [], [], left)
         if ready:
             chunk = os.read(fd, 64)
             if not chunk:
-                pytest.fail(f"{child.name} exited with {child.proc.wait()} before it was ready\n{child.output()}")
+                return False
             data += chunk
-    return data.decode().strip()
+    return True
 
 
 @pytest.fixture
 def display(tmp_path):
-    """A fresh Xvfb; it chooses a free display number itself (-displayfd), so parallel runs never collide."""
-    read_end, write_end = os.pipe()
-    xvfb = Child.start("Xvfb", [tool("Xvfb"), "-displayfd", str(write_end), "-screen", "0", "1280x800x24",
-                                "-nolisten", "tcp"], tmp_path / "xvfb.log", pass_fds=(write_end,))
-    os.close(write_end)
+    """A fresh Xvfb on a random free display number, high enough to miss the usual :0 and :99."""
+    for attempt in range(1, 6):
+        number = random.randrange(100, 10_000)
+        read_end, write_end = os.pipe()
+        # -displayfd: Xvfb writes the number to this pipe once it accepts connections.
+        xvfb = Child.start("Xvfb", [tool("Xvfb"), f":{number}", "-displayfd", str(write_end), "-screen", "0",
+                                    "1280x800x24", "-nolisten", "tcp"], tmp_path / f"xvfb-{attempt}.log",
+                           pass_fds=(write_end,))
+        os.close(write_end)
+        try:
+            ready = _wait_ready(read_end, xvfb, START_S)
+        finally:
+            os.close(read_end)
+        if ready:
+            break
+        xvfb.stop()  # the number was taken: try another
+    else:
+        pytest.fail(f"Xvfb did not start on any of five display numbers\n{xvfb.output()}")
     try:
-        yield f":{_read_line(read_end, xvfb, START_S)}"
+        yield f":{number}"
     finally:
-        os.close(read_end)
         xvfb.stop()
 
 

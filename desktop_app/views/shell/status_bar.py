@@ -43,7 +43,8 @@ def offline_text(status: SyncStatus) -> str | None:
     saved = "Your work is saved on this device"
     if status.state is SyncState.OFFLINE:
         return f"OFFLINE — {saved} and is sent when the network is back."
-    if status.state is SyncState.AUTH_REQUIRED:
+    if status.state is SyncState.AUTH_REQUIRED and status.pending:
+        # Before anyone has signed in this is the normal state, not news for a banner.
         return f"NOT CONNECTED — {saved}. Sign in online so it can be sent."
     if status.state is SyncState.ERROR:
         return f"SERVER PROBLEM — {saved}. {status.last_error or ''}".strip()
