@@ -1,18 +1,8 @@
 """The outbox: durable appends in seq order, results filed, rejected kept with reasons."""
 
-from dataclasses import dataclass
-
 from sync.outbox import Outbox
 from sync.store.database import LocalStore
-
-
-@dataclass
-class Result:
-    id: str
-    status: str
-    code: str | None = None
-    message: str | None = None
-    original_status: str | None = None
+from tests.sync.pushresults import Result
 
 
 def test_appends_get_consecutive_seqs_that_survive_reopening(tmp_path):

@@ -1,6 +1,5 @@
 """Refused actions become cards with a next step; only a supervisor or admin marks them dealt with."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -8,19 +7,9 @@ import pytest
 from desktop_app.workflows.exceptions import ExceptionCard, Exceptions, NotAllowedToResolve, advise, describe
 from sync.outbox import Outbox
 from sync.store.database import LocalStore
+from tests.sync.pushresults import Result
 
 MORNING = datetime(2024, 6, 3, 9, 15, tzinfo=timezone.utc)
-
-
-@dataclass
-class Result:
-    """One entry of a push answer, as the outbox files it."""
-
-    id: str
-    status: str
-    code: str | None = None
-    message: str | None = None
-    original_status: str | None = None
 
 
 class Clock:
