@@ -43,16 +43,19 @@ class Handler:
     roles: tuple[str, ...]
     args: type[BaseModel]
     apply: Callable[[Session, Actor, BaseModel], None]
+    # The handler raises Rejected only before its first write, so a rejection leaves nothing
+    # to undo and the mutation needs no savepoint: its writes are flushed with the whole push.
+    checks_first: bool = False
 
 
 REGISTRY: dict[str, Handler] = {}
 
 
-def mutation(name: str, roles: tuple[str, ...], args: type[BaseModel]):
-    """Register a handler for mutations called `name`, allowed to `roles`."""
+def mutation(name: str, roles: tuple[str, ...], args: type[BaseModel], *, checks_first: bool = False):
+    """Register a handler for mutations called `name`, allowed to `roles` (see Handler.checks_first)."""
 
     def register(fn):
-        REGISTRY[name] = Handler(name, roles + ("admin",), args, fn)
+        REGISTRY[name] = Handler(name, roles + ("admin",), args, fn, checks_first)
         return fn
 
     return register
@@ -98,6 +101,8 @@ def apply_mutation(s: Session, ctx: ApiContext, caller: Caller, m: Mutation, peo
         return _rejected(m, "invalid_args", f"{m.name}: {where}: {first.get('msg')}")
     actor = Actor(user=user, device_id=caller.device_id, mutation_id=m.id, settings=ctx.settings, now=utcnow())
     published = pending_changes(s)
+    if handler.checks_first:
+        return _apply_checked_first(s, handler, actor, args, m, published)
     published_before = dict(published)
     savepoint = s.begin_nested()
     try:
@@ -122,3 +127,20 @@ def _rejected(m: Mutation, code: str, message: str) -> MutationOutcome:
 
 # Importing the handler modules registers them.
 from order_api.mutations import packing, picking, studio  # noqa: E402,F401
+
+
+def _apply_checked_first(s: Session, handler: Handler, actor: Actor, args: BaseModel, m: Mutation,
+                         published: dict) -> MutationOutcome:
+    """Apply a checks-first handler without a savepoint: one flush for the whole push, not one each."""
+    new, changes = len(s.new), len(published)  # cheap signs of a write (s.dirty scans the session)
+    try:
+        with s.no_autoflush:
+            handler.apply(s, actor, args)
+    except Rejected as exc:
+        if (len(s.new), len(published)) != (new, changes):
+            # A handler broke its promise: fail the whole push (rolled back) rather than keep
+            # half of a rejected mutation.
+            raise RuntimeError(f"{m.name} wrote before rejecting with {exc.code}") from exc
+        return _rejected(m, exc.code, exc.message)
+    return MutationOutcome(id=m.id, status="applied")
+

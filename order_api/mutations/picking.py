@@ -67,7 +67,7 @@ def _refresh_progress(s: Session, task: PickTask) -> None:
         publish_batch(s, batch, with_tasks=False)
 
 
-@mutation("pick.confirm", PICK_ROLES, PickConfirm)
+@mutation("pick.confirm", PICK_ROLES, PickConfirm, checks_first=True)
 def confirm_pick(s: Session, actor: Actor, a: PickConfirm) -> None:
     """The picker took qty of the task's product from the task's location."""
     task = _task(s, a.task)

@@ -194,3 +194,38 @@ def test_push_for_another_device_is_refused(api, warehouse, staff):
     r = anna.http.post("/v1/sync/push", json={"device_id": "someone-else", "schema_version": 1, "mutations": []})
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "device_mismatch"
+
+
+def test_rejections_between_applied_picks_of_one_push_leave_exactly_the_applied_ones(api, warehouse, staff):
+    anna = staff["anna"]
+    task = _claim(anna)["tasks"][0]
+    wrong_bin = dict(_pick_args(task, 1), location="Z-99-99-9")
+    out = anna.push(anna.mutation("pick.confirm", _pick_args(task, 1)),
+                    anna.mutation("pick.confirm", wrong_bin),
+                    anna.mutation("pick.confirm", _pick_args(task, 1)),
+                    anna.mutation("pick.confirm", _pick_args(task, task["qty"])))  # more than is left
+    assert [r["status"] for r in out["results"]] == ["applied", "rejected", "applied", "rejected"]
+    assert [r["code"] for r in out["results"] if r["status"] == "rejected"] == ["wrong_location", "over_pick"]
+    with api.db.read() as s:
+        assert s.get(PickTask, task["id"]).picked_qty == 2
+
+
+def test_a_checks_first_handler_that_writes_before_rejecting_fails_the_whole_push(api, warehouse, staff,
+                                                                                   monkeypatch):
+    from dataclasses import replace
+
+    from order_api.mutations import REGISTRY, Rejected
+    from order_api.mutations.picking import _move_stock, _task
+
+    def careless(s, actor, a):
+        _move_stock(s, _task(s, a.task), -1)  # a write...
+        raise Rejected("wrong_location", "...then a rejection")
+
+    monkeypatch.setitem(REGISTRY, "pick.confirm", replace(REGISTRY["pick.confirm"], apply=careless))
+    anna = staff["anna"]
+    task = _claim(anna)["tasks"][0]
+    with api.db.read() as s:
+        before = s.query(Stock).filter_by(location_id=task["location_id"]).one().qty
+    anna.push(anna.mutation("pick.confirm", _pick_args(task, 1)), expect=500)
+    with api.db.read() as s:
+        assert s.query(Stock).filter_by(location_id=task["location_id"]).one().qty == before
