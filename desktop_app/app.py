@@ -41,6 +41,7 @@ _SUFFIXES = {"enter": ("\r", "\n"), "tab": ("\t",), "none": ()}
 
 def wedge_settings(settings: Settings) -> WedgeSettings:
     return WedgeSettings(max_gap_ms=settings["scanner.max_gap_ms"], min_length=settings["scanner.min_length"],
+                         late_key_ms=settings["scanner.late_key_ms"],
                          prefix=settings["scanner.prefix"], suffixes=_SUFFIXES[settings["scanner.suffix"]])
 
 

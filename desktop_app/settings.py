@@ -79,6 +79,8 @@ SETTINGS: tuple[Setting, ...] = (
             "people type slower than scanners.", minimum=5, maximum=500),
     Setting("scanner.min_length", int, 4, "Shortest fast run of keys taken as a scan; shorter runs are typing.",
             minimum=1, maximum=64),
+    Setting("scanner.late_key_ms", int, 150, "Once a run of keys is clearly a scan, how late a key may still "
+            "come and belong to it, in milliseconds (a busy machine delivers keys late).", minimum=0, maximum=1000),
     Setting("scanner.prefix", str, "", "Characters the scanner sends before every code, if it is set up to send any."),
     Setting("scanner.suffix", str, "enter", "Key the scanner sends after every code.", choices=("enter", "tab", "none")),
     Setting("scanner.gs_substitute", str, "", "Character the scanner sends instead of the GS1 group separator, "

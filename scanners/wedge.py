@@ -10,6 +10,9 @@ class WedgeSettings:
 
     max_gap_ms: float = 50  # scanners type 5-15 ms apart; people rarely faster than 80 ms
     min_length: int = 4  # shorter fast runs are key rollover from a person
+    # Once min_length keys came at scanner speed the run is a scan; a later key may come
+    # this late and still belong to it: a busy machine delivers a scanner's keys in clumps.
+    late_key_ms: float = 150
     prefix: str = ""  # when set, only keys after this prefix are a scan, however slow they arrive
     prefix_timeout_ms: float = 500  # a prefixed burst that stalls this long is given back as typing
     suffixes: tuple[str, ...] = ("\r", "\n", "\t")  # Enter or Tab: the usual wedge terminators
@@ -63,7 +66,13 @@ class WedgeDetector:
         """How long after the last key to call pause(), or None when nothing is held."""
         if not self._held:
             return None
-        return self.settings.prefix_timeout_ms if self.settings.prefix else self.settings.max_gap_ms
+        if self.settings.prefix:
+            return self.settings.prefix_timeout_ms
+        if self.settings.suffixes and len(self._held) >= self.settings.min_length:
+            # The suffix ends a scan at once, so waiting longer for a late key costs nothing;
+            # scanners set up without a suffix end on this pause, which stays short.
+            return max(self.settings.late_key_ms, self.settings.max_gap_ms)
+        return self.settings.max_gap_ms
 
     def feed(self, char: str, at_ms: float, payload: Any = None) -> list[Outcome]:
         """One key's text at a time in milliseconds; payload rides along and comes back in Typed.keys."""

@@ -32,7 +32,14 @@ def test_burst_without_suffix_ends_on_pause():
     detector = WedgeDetector()
     out, _ = type_keys(detector, "U0001", 0, 10)
     assert out == []
-    assert detector.holding and detector.wait_ms == 50
+    assert detector.holding and detector.wait_ms == 150  # a late key would still belong to it
+    assert detector.pause() == [Scanned("U0001", [0, 1, 2, 3, 4])]
+
+
+def test_scanners_without_a_suffix_end_on_the_short_pause():
+    detector = WedgeDetector(WedgeSettings(suffixes=()))
+    out, _ = type_keys(detector, "U0001", 0, 10)
+    assert out == [] and detector.wait_ms == 50
     assert detector.pause() == [Scanned("U0001", [0, 1, 2, 3, 4])]
 
 
@@ -81,6 +88,29 @@ def test_slow_gap_inside_a_burst_splits_it():
     out, last = type_keys(detector, "40", 0, 10)
     out += type_keys(detector, "06381\r", last + 120, 10)[0]
     assert out == [Typed("40", [0, 1]), Scanned("06381", list(range(6)))]
+
+
+def test_a_scan_delivered_late_by_a_busy_machine_stays_one_scan():
+    detector = WedgeDetector()
+    out, last = type_keys(detector, "400638", 0, 8)  # scanner speed: the run is a scan already
+    out += type_keys(detector, "1333931\r", last + 120, 8)[0]  # then the machine stalls 120 ms
+    assert out == [Scanned("4006381333931", list(range(6)) + list(range(8)))]
+
+
+def test_a_stall_longer_than_late_key_ms_still_splits_a_scan():
+    detector = WedgeDetector(WedgeSettings(late_key_ms=100))
+    out, last = type_keys(detector, "400638", 0, 8)
+    assert detector.wait_ms == 100
+    out += detector.pause()  # no key for 100 ms: the run ends there
+    out += type_keys(detector, "1\r", last + 200, 8)[0]
+    assert out == [Scanned("400638", list(range(6))), Typed("1\r", [0, 1])]
+
+
+def test_people_typing_never_get_the_late_key_allowance():
+    detector = WedgeDetector()
+    out, _ = type_keys(detector, "anna", 0, 120)
+    assert out[:3] == [Typed("a", [0]), Typed("n", [1]), Typed("n", [2])]
+    assert detector.wait_ms == 50
 
 
 def test_prefix_makes_a_scan_however_slow():
