@@ -42,7 +42,7 @@ class Upload(Base):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64))  # None until given at completion
     part_size: Mapped[int] = mapped_column(BigInteger)
     object_key: Mapped[str] = mapped_column(String(255), unique=True)
     store_upload_id: Mapped[str | None] = mapped_column(String(255))

@@ -53,7 +53,8 @@ class UploadCreate(Strict):
     sku: str = Field(min_length=1, max_length=32)
     filename: str = Field(min_length=1, max_length=255, description="shown to people only; never used as a path")
     size: int = Field(strict=True, gt=0, le=MAX_UPLOAD_BYTES)
-    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$",
+                               description="optional here: a client hashing while it uploads gives it at completion")
     content_type: str = Field(min_length=1, max_length=100)
 
 
@@ -69,6 +70,8 @@ class UploadComplete(Strict):
 
     parts: list[CompletedPart] | None = Field(None, max_length=MAX_PARTS,
                                               description="optional: the ETags the client got back")
+    sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$",
+                               description="the file's SHA-256; required when it was not given at creation")
 
 
 class PartTargetOut(BaseModel):
@@ -97,7 +100,7 @@ class UploadOut(BaseModel):
     filename: str
     content_type: str
     size: int
-    sha256: str
+    sha256: str | None
     object_key: str
     status: str
     part_size: int
@@ -125,7 +128,7 @@ def create_upload(body: UploadCreate, caller: Caller = Depends(_uploader), ctx: 
         product_id, sku = product.id, product.sku
     upload = Upload(
         id=str(uuid4()), product_id=product_id, user_id=caller.user_id, filename=body.filename,
-        content_type=content_type, size=body.size, sha256=body.sha256.lower(), part_size=part_size,
+        content_type=content_type, size=body.size, sha256=body.sha256.lower() if body.sha256 else None, part_size=part_size,
         object_key=new_object_key(sku, content_type), status="open",
     )
     with _store_failures():
@@ -157,9 +160,12 @@ def complete_upload(upload_id: UploadIdPath, body: UploadComplete | None = Body(
                     caller: Caller = Depends(_uploader), ctx: ApiContext = Depends(get_ctx)) -> UploadOut:
     """Join the parts, check size and SHA-256 on the server, and register the asset to the SKU."""
     upload, sku, asset = _load(ctx, upload_id, caller)
+    body = body or UploadComplete()
+    if upload.status in ("open", "stored"):
+        _settle_sha256(ctx, upload, body.sha256)
     with _store_failures():
         if upload.status == "open":
-            _join_parts(ctx, upload, body or UploadComplete())
+            _join_parts(ctx, upload, body)
         if upload.status == "stored":
             asset = _verify_and_register(ctx, upload)
         if upload.status != "complete":
@@ -213,6 +219,25 @@ async def receive_part(
 
 
 # -- completion ---------------------------------------------------------------------------
+
+def _settle_sha256(ctx: ApiContext, upload: Upload, given: str | None) -> None:
+    """The SHA-256 the stored file must have: declared at creation, or given now (and kept).
+
+    A client that hashes while it uploads knows the digest only at the end, so it may give it
+    here; it is written down before the parts are joined so a retried completion has it too.
+    """
+    given = given.lower() if given else None
+    if upload.sha256 is not None:
+        if given is not None and given != upload.sha256:
+            raise ApiError(422, "sha256_conflict", "The SHA-256 given now differs from the one declared at creation.",
+                           {"declared": upload.sha256, "given": given})
+        return
+    if given is None:
+        raise ApiError(422, "sha256_required", "Give the file's SHA-256: it was not declared when the upload began.")
+    with ctx.db.write() as s:
+        s.execute(update(Upload).where(Upload.id == upload.id).values(sha256=given))
+    upload.sha256 = given
+
 
 def _join_parts(ctx: ApiContext, upload: Upload, body: UploadComplete) -> None:
     """open -> stored: check the parts the store holds, then have it join them."""

@@ -47,6 +47,7 @@ class UploadsApi:
     def create(self, data: bytes, who: Session | None = None, **fields) -> httpx.Response:
         body = {"sku": SKU, "filename": "IMG_0001.JPG", "size": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(), "content_type": "image/jpeg", **fields}
+        body = {k: v for k, v in body.items() if v is not None}  # sha256=None: declared at completion
         return (who or self.ada).http.post("/v1/uploads", json=body)
 
     def started(self, data: bytes, **fields) -> dict:
@@ -230,6 +231,44 @@ def test_wrong_sha256_is_refused_at_completion(store_api):
     with store_api.harness.db.read() as s:
         assert s.execute(select(Asset)).first() is None
     assert _error(store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete"), 409)["code"] == "upload_failed"
+
+
+def test_a_client_hashing_while_it_uploads_gives_the_sha256_at_completion(store_api):
+    data = _data(PART + 1000)
+    r = store_api.create(data, sha256=None)
+    assert r.status_code == 201, r.text
+    upload = r.json()
+    assert upload["sha256"] is None
+    store_api.upload_parts(upload, data)
+    complete = f"/v1/uploads/{upload['upload_id']}/complete"
+
+    assert _error(store_api.ada.http.post(complete, json={}), 422)["code"] == "sha256_required"
+    assert store_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "open"
+    r = store_api.ada.http.post(complete, json={"sha256": hashlib.sha256(data).hexdigest()})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "complete" and r.json()["asset"]["sha256"] == hashlib.sha256(data).hexdigest()
+    # A retried completion needs no digest any more: it was kept with the upload.
+    assert store_api.ada.http.post(complete, json={}).status_code == 200
+
+
+def test_a_sha256_at_completion_must_match_the_declared_one(store_api):
+    data = _data(4096)
+    upload = store_api.started(data)
+    store_api.upload_parts(upload, data)
+    r = store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete",
+                                json={"sha256": hashlib.sha256(b"other").hexdigest()})
+    assert _error(r, 422)["code"] == "sha256_conflict"
+    assert store_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "open"
+
+
+def test_a_wrong_sha256_given_at_completion_fails_the_upload(store_api):
+    data = _data(4096)
+    upload = store_api.create(data, sha256=None).json()
+    store_api.upload_parts(upload, data)
+    r = store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete",
+                                json={"sha256": hashlib.sha256(b"other").hexdigest()})
+    assert _error(r, 422)["code"] == "sha256_mismatch"
+    assert store_api.stored_object(upload["object_key"]) is None
 
 
 def test_tampered_part_url_is_refused(store_api):
