@@ -199,6 +199,59 @@ class OrderApi:
         """Extend the lease of a batch this user holds; the answer is {"batch", "tasks", "orders"}."""
         return _batch(self._authed("renew_batch", "POST", f"/v1/pick-batches/{int(batch_id)}/renew"), "renew_batch", "")
 
+    def create_upload(self, *, sku: str, filename: str, size: int, content_type: str,
+                      sha256: str | None = None) -> dict:
+        """Open an upload of one image for a SKU; the answer holds the part URLs (see _upload)."""
+        # A retried create may leave a second, unused upload open on the server; it expires there.
+        fields = {"sku": sku, "filename": filename, "size": size, "content_type": content_type, "sha256": sha256}
+        body = self._authed("create_upload", "POST", "/v1/uploads",
+                            json={k: v for k, v in fields.items() if v is not None})
+        return self._upload("create_upload", body)
+
+    def get_upload(self, upload_id: str) -> dict:
+        """The upload with fresh URLs for the parts not stored yet, and the parts the store holds."""
+        return self._upload("get_upload", self._authed("get_upload", "GET", self._upload_path(upload_id)))
+
+    def complete_upload(self, upload_id: str, *, sha256: str, parts: list[dict] | None = None) -> dict:
+        """Have the server join the parts and check the file's SHA-256; safe to repeat."""
+        payload: dict[str, Any] = {"sha256": sha256}
+        if parts is not None:
+            payload["parts"] = parts
+        body = self._authed("complete_upload", "POST", self._upload_path(upload_id) + "/complete", json=payload)
+        return self._upload("complete_upload", body)
+
+    def abort_upload(self, upload_id: str) -> None:
+        """Abort an upload so the store drops its parts; aborting twice is not an error."""
+        response = self._authed_response("DELETE", self._upload_path(upload_id))
+        if response.status_code != 204:  # the answer has no body; anything else is an error
+            self._decode("abort_upload", response)
+
+    @staticmethod
+    def _upload_path(upload_id: str) -> str:
+        # The id comes from the server; it must never turn the path into another route.
+        if not upload_id or not all(c.isalnum() or c == "-" for c in upload_id):
+            raise ValueError(f"Not an upload id: {upload_id!r}")
+        return f"/v1/uploads/{upload_id}"
+
+    @staticmethod
+    def _upload(call: str, body: dict) -> dict:
+        """Check an UploadOut answer: upload_id, status, part_size, part_count, integrity_header,
+        parts [{number, url, method, headers}] and stored_parts [{number, size, etag}]."""
+        for key, kind in (("upload_id", str), ("status", str), ("part_size", int), ("part_count", int),
+                          ("integrity_header", str)):
+            _field(body, key, kind, call)
+        for i, part in enumerate(_field(body, "parts", list, call)):
+            where = f"parts[{i}]"
+            _check(part, dict, call, where)
+            for key, kind in (("number", int), ("url", str), ("method", str), ("headers", dict)):
+                _field(part, key, kind, call, where)
+        for i, part in enumerate(_field(body, "stored_parts", list, call)):
+            where = f"stored_parts[{i}]"
+            _check(part, dict, call, where)
+            for key, kind in (("number", int), ("size", int), ("etag", str)):
+                _field(part, key, kind, call, where)
+        return body
+
     def server_time(self) -> datetime | None:
         """The server's clock from the Date header of the last response, if there was one."""
         return self._server_date
@@ -225,6 +278,10 @@ class OrderApi:
         return tokens
 
     def _authed(self, call: str, method: str, path: str, **request: Any) -> dict:
+        """One call with the access token, its JSON answer decoded."""
+        return self._decode(call, self._authed_response(method, path, **request))
+
+    def _authed_response(self, method: str, path: str, **request: Any) -> httpx.Response:
         """One call with the access token; on 401 refresh once and try again."""
         sent = self.tokens
         if sent is None:
@@ -239,7 +296,7 @@ class OrderApi:
             if fresh is None:
                 raise AuthRequired("Not signed in; sign in to continue.")
             response = self._send(method, path, token=fresh.access_token, **request)
-        return self._decode(call, response)
+        return response
 
     def _send(self, method: str, path: str, *, token: str | None = None, retry_429: bool = True,
               **request: Any) -> httpx.Response:
