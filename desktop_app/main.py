@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-HEADLESS_COMMANDS = ("sync", "status")
+HEADLESS_COMMANDS = ("sync", "status", "upload")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -1,4 +1,4 @@
-"""`floorhand sync` and `floorhand status`: the client core without a window."""
+"""`floorhand sync`, `floorhand status` and `floorhand upload`: the client core without a window."""
 
 import argparse
 import getpass
@@ -12,6 +12,7 @@ from sync.client import ClientCore, default_data_dir
 from sync.engine import SyncStatus
 from sync.outbox import Outbox
 from sync.store.database import LocalStore, StoreDamaged
+from sync.upload.cli import add_upload_parser, run_upload
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,30 +28,44 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--ca-bundle", default=None, help="CA bundle for a corporate TLS certificate")
     run.add_argument("--keyring", default=None, help="keyring backend as module.Class, or 'none'")
     sub.add_parser("status", help="print the local queue: pending and rejected actions")
+    add_upload_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = args.data_dir or default_data_dir()
     try:
         if args.command == "status":
             return print_queue(data_dir)
+        if args.command == "upload":
+            return run_upload(args, data_dir)
         return run_sync(args, data_dir)
     except StoreDamaged as exc:
         print(f"floorhand: {exc}", file=sys.stderr)
         return 3
 
 
+def sign_in(core: ClientCore, username: str) -> bool:
+    """Take up the kept session of `username`, or sign in with the PIN from FLOORHAND_PIN or a prompt.
+
+    Prints why on stderr and returns False when the sign-in fails.
+    """
+    if core.signin.resume(username) is not None:
+        return True
+    pin = os.environ.get("FLOORHAND_PIN") or getpass.getpass(f"PIN for {username}: ")
+    try:
+        person = core.signin.online(username=username, pin=pin)
+    except ApiError as exc:
+        print(f"floorhand: sign-in failed: {exc}", file=sys.stderr)
+        return False
+    if person.note:
+        print(f"floorhand: note: {person.note}", file=sys.stderr)
+    return True
+
+
 def run_sync(args, data_dir) -> int:
     core = ClientCore.open(data_dir, args.server, keyring=args.keyring, ca_bundle=args.ca_bundle)
     try:
-        if core.signin.resume(args.user) is None:
-            pin = os.environ.get("FLOORHAND_PIN") or getpass.getpass(f"PIN for {args.user}: ")
-            try:
-                person = core.signin.online(username=args.user, pin=pin)
-            except ApiError as exc:
-                print(f"floorhand: sign-in failed: {exc}", file=sys.stderr)
-                return 2
-            if person.note:
-                print(f"floorhand: note: {person.note}", file=sys.stderr)
+        if not sign_in(core, args.user):
+            return 2
         core.engine.signed_in()
         if args.once:
             status = core.engine.sync_once()

@@ -11,24 +11,20 @@ from sqlalchemy import select
 from order_api.models import Asset, Upload
 from sync.upload.queue import UploadQueue
 from sync.upload.transfer import Progress, Uploader
-from tests.order_api import harness, scenario
+from tests.sync.conftest import UPLOAD_PART
 
-PART = 64 * 1024  # the fs store takes any part size; small parts give each file several
+PART = UPLOAD_PART
 
 
 @pytest.fixture
-def server(tmp_path):
-    h = harness.start(tmp_path / "server", f"sqlite:///{tmp_path}/server.db", upload_part_size=PART)
-    scenario.build(h.db)
-    h.add_user("pia", "photographer", pin="1111")
-    yield h
-    h.stop()
+def server(studio_server):
+    return studio_server
 
 
 @pytest.fixture
 def core(server, open_core):
     core = open_core(server.url)
-    core.signin.online(username="pia", pin="1111")
+    core.signin.online(username="chloe", pin="1111")
     return core
 
 

@@ -1,0 +1,154 @@
+"""`floorhand upload`: queue image files for their SKUs and send them, with live progress.
+
+    floorhand --data-dir D upload PATH... (--sku SKU | --sku-from-filename REGEX)
+              --server URL --user NAME [--parts N] [--files N]
+
+--server and --user are required, as for `floorhand sync`: the upload signs in the same way
+(the kept session, or the PIN from FLOORHAND_PIN or a prompt). The queue is durable, so the
+same command run again after an interruption resumes instead of uploading twice. The run
+also finishes files an earlier, interrupted command left in the queue; the summary lists
+the files of this command only.
+"""
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.filesize import decimal
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from sync.client import ClientCore
+from sync.upload.queue import QueuedFile, UploadQueue
+from sync.upload.transfer import Progress as UploadProgress
+from sync.upload.transfer import Summary, Uploader
+
+
+def add_upload_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the `upload` subcommand to the headless command line."""
+    run = subparsers.add_parser("upload", help="upload image files for a SKU, resuming an interrupted upload")
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files to upload")
+    sku = run.add_mutually_exclusive_group(required=True)
+    sku.add_argument("--sku", help="the SKU every file is for")
+    sku.add_argument("--sku-from-filename", type=_pattern, metavar="REGEX",
+                     help="take each file's SKU from its name: the first group of REGEX, or the whole "
+                          "match; a file whose name does not match is not uploaded")
+    run.add_argument("--server", required=True, help="base URL of the order API")
+    run.add_argument("--user", required=True, help="username; the PIN comes from FLOORHAND_PIN or a prompt")
+    run.add_argument("--parts", type=int, default=4, metavar="N", help="parts sent at once (default 4)")
+    run.add_argument("--files", type=int, default=2, metavar="N", help="files sent at once (default 2)")
+    run.add_argument("--ca-bundle", default=None, help="CA bundle for a corporate TLS certificate")
+    run.add_argument("--keyring", default=None, help="keyring backend as module.Class, or 'none'")
+    return run
+
+
+def run_upload(args: argparse.Namespace, data_dir) -> int:
+    """Queue and send the files; 0 only if every file of this command is done."""
+    # Imported here: sync.cli imports this module to build its parser.
+    from sync.cli import sign_in
+
+    console = Console()
+    skus, unmatched = _skus_of(args.paths, args.sku, args.sku_from_filename)
+    for path in unmatched:
+        print(f"floorhand: {path.name} does not match --sku-from-filename; it is not uploaded", file=sys.stderr)
+    core = ClientCore.open(data_dir, args.server, keyring=args.keyring, ca_bundle=args.ca_bundle)
+    try:
+        queue = UploadQueue(core.store)
+        try:
+            queued = queue.add(list(skus), skus.__getitem__) if skus else []
+        except ValueError as exc:
+            print(f"floorhand: {exc}", file=sys.stderr)
+            return 2
+        if not queued:  # every name failed the pattern: nothing to sign in for
+            summary = Summary()
+        elif not sign_in(core, args.user):
+            return 2
+        else:
+            summary = _run_interruptible(console, queue, core, args)
+            if summary is None:
+                return 130
+        files = [queue.get(f.id) for f in queued]
+    finally:
+        core.close()
+    console.print(_summary_table(files, summary, unmatched))
+    done = sum(f.state == "done" for f in files)
+    console.print(f"{done} of {len(files) + len(unmatched)} files done.")
+    return 0 if done == len(files) and not unmatched else 1
+
+
+def _run_interruptible(console: Console, queue: UploadQueue, core: ClientCore, args) -> Summary | None:
+    """Send the queue; None when interrupted (Ctrl+C), after saying how to resume."""
+    try:
+        return _send(console, lambda show: Uploader(queue, core.api, parts_in_flight=args.parts,
+                                                    files_in_flight=args.files, on_progress=show))
+    except KeyboardInterrupt:
+        print("floorhand: upload interrupted; run the same command again to resume", file=sys.stderr)
+        return None
+
+
+def _pattern(text: str) -> re.Pattern:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {exc}") from exc
+
+
+def _skus_of(paths: list[Path], sku: str | None, pattern: re.Pattern | None) -> tuple[dict[Path, str], list[Path]]:
+    """Each file's SKU, and the files whose names do not match the pattern."""
+    if pattern is None:
+        return {path: sku for path in paths}, []
+    skus, unmatched = {}, []
+    for path in paths:
+        match = pattern.search(path.name)
+        found = match and (match.group(1) if pattern.groups else match.group(0))
+        if found:
+            skus[path] = found
+        else:
+            unmatched.append(path)
+    return skus, unmatched
+
+
+def _send(console: Console, uploader_for: Callable[[Callable[[UploadProgress], None]], Uploader]) -> Summary:
+    """Run the uploader with a live progress bar, or plain lines when stdout is not a terminal."""
+    live = console.is_terminal
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TextColumn("{task.fields[rate]}"), TextColumn("ETA {task.fields[eta]}"))
+    files_reported = [0]
+    with Progress(*columns, console=console, disable=not live) as bar:
+        task = bar.add_task("Uploading", total=None, rate="", eta="-")
+
+        def show(p: UploadProgress) -> None:  # called from the uploader's worker threads
+            rate, eta = f"{decimal(int(p.rate))}/s", _eta(p.eta_s)
+            bar.update(task, completed=p.bytes_sent, total=p.bytes_total, rate=rate, eta=eta,
+                       description=f"Uploading {p.files_done}/{p.files_total} files")
+            if not live and p.files_done > files_reported[0]:
+                files_reported[0] = p.files_done
+                console.print(f"{p.files_done}/{p.files_total} files, {decimal(p.bytes_sent)} of "
+                              f"{decimal(p.bytes_total)}, {rate}, ETA {eta}", highlight=False)
+
+        return uploader_for(show).run()
+
+
+def _eta(seconds: float | None) -> str:
+    return "-" if seconds is None else str(timedelta(seconds=round(seconds)))
+
+
+def _summary_table(files: list[QueuedFile], summary: Summary, unmatched: list[Path]) -> Table:
+    table = Table(title="Upload summary")
+    table.add_column("File")
+    table.add_column("SKU")
+    table.add_column("State")
+    table.add_column("Error", overflow="fold")
+    for f in files:
+        outcome = summary.files.get(f.id)
+        error = (outcome.error if outcome else None) or (f.last_error if f.state != "done" else None)
+        # Text, not str: rich reads a str cell as markup, and file names may hold brackets.
+        table.add_row(Text(f.path.name), Text(f.sku), f.state, Text(error or ""))
+    for path in unmatched:
+        table.add_row(Text(path.name), "", "not queued", "name does not match --sku-from-filename")
+    return table
