@@ -100,8 +100,7 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     window = MainWindow(layout, banner, pages)
     sync_feed = SyncFeed(core.engine, window)
     shell = Shell(core, window, picking, exceptions, runner, feedback, classify_options=classify_options(settings),
-                  picking_options=picking_options(settings), status_changed=sync_feed.status_changed,
-                  rejected=sync_feed.rejected)
+                  picking_options=picking_options(settings), sync_feed=sync_feed)
     wedge = WedgeScanner(wedge_settings(settings), **({"clock": wedge_clock} if wedge_clock else {}), parent=window)
     wedge.scanned.connect(shell.scan)
     wedge.start()
@@ -129,10 +128,7 @@ def _open_settings(app: FloorhandApp) -> None:
                                flash_ms=settings["feedback.flash_ms"])
         app.shell.classify_options = classify_options(settings)
         app.shell.picking_options = picking_options(settings)
-        app.wedge.stop()
-        app.wedge = WedgeScanner(wedge_settings(settings), parent=app.window)
-        app.wedge.scanned.connect(app.shell.scan)
-        app.wedge.start()
+        app.wedge.configure(wedge_settings(settings))
         app.feedback.show("info", "Settings saved")
 
     dialog.saved.connect(saved)

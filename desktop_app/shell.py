@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
+from desktop_app.sync_feed import SyncFeed
 from desktop_app.tasks import TaskRunner
 from desktop_app.views.picking.picking_view import Announcer, PickingView
 from desktop_app.views.shell.main_window import MainWindow
@@ -37,7 +38,7 @@ class Shell(QObject):
 
     def __init__(self, core: ClientCore, window: MainWindow, picking: PickingView, exceptions_view,
                  runner: TaskRunner, announce: Announcer, *, classify_options: ClassifyOptions,
-                 picking_options: PickingOptions, status_changed=None, rejected=None) -> None:
+                 picking_options: PickingOptions, sync_feed: SyncFeed) -> None:
         super().__init__(window)
         self.core, self.window, self.picking, self.exceptions_view = core, window, picking, exceptions_view
         self.runner, self.announce = runner, announce
@@ -64,10 +65,8 @@ class Shell(QObject):
         self.lease_timer.start()
         exceptions_view.resolve_requested.connect(self._resolve)
         exceptions_view.refresh_requested.connect(self.load_exceptions)
-        if status_changed is not None:
-            status_changed.connect(self.show_status)
-        if rejected is not None:
-            rejected.connect(self._rejected)
+        sync_feed.status_changed.connect(self.show_status)
+        sync_feed.rejected.connect(self._rejected)
 
     # --- scans -------------------------------------------------------------------------
 

@@ -81,6 +81,12 @@ class WedgeScanner(QObject):
         self._pause_timer.stop()
         self._apply(self._detector.pause())
 
+    def configure(self, settings: WedgeSettings) -> None:
+        """New timing, prefix or suffix; keys held under the old ones are handed back as typing first."""
+        self._pause_timer.stop()
+        self._apply(self._detector.pause())
+        self._detector = WedgeDetector(settings)
+
     @property
     def holding(self) -> bool:
         """Keys are held back while the detector decides whether they are a scan."""

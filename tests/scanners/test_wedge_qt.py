@@ -138,3 +138,12 @@ def test_prefixed_scanner(qtbot, field, clock):
 
 def test_is_a_scan_source(clock):
     assert isinstance(WedgeScanner(clock=clock), ScanSource)
+
+
+def test_new_settings_apply_to_the_next_keys(qtbot, field, clock, scanner):
+    scanner.configure(WedgeSettings(prefix="##"))
+    scans = []
+    scanner.on_scan(scans.append)
+    press(field, clock, [*"##T-0001", Qt.Key.Key_Return], gap_ms=120)  # slow, but prefixed: a scan now
+    assert [s.raw for s in scans] == ["T-0001"]
+    assert field.text() == ""

@@ -33,10 +33,6 @@ class MainWindow(QMainWindow):
         self.status = SyncStatusBar(compact=layout.handheld)
         self.banner = banner
         self.who = QLabel("", objectName="hint" if layout.handheld else "who", wordWrap=not layout.handheld)
-        self.settings_button = self._tool_button("Settings", "settings")
-        self.sign_out_button = self._tool_button("Sign out", "sign-out")
-        self.settings_button.clicked.connect(self.settings_requested.emit)
-        self.sign_out_button.clicked.connect(self.sign_out_requested.emit)
         self.nav = QButtonGroup(self, exclusive=True)
         self.nav_buttons = {name: self._tool_button(SECTION_WORDS[name], f"nav:{name}") for name in SECTIONS}
         for name, button in self.nav_buttons.items():
@@ -80,10 +76,13 @@ class MainWindow(QMainWindow):
             header_layout.addLayout(row)
             self.status.add_to_line(self.who)
         else:
+            settings, sign_out = self._tool_button("Settings", "settings"), self._tool_button("Sign out", "sign-out")
+            settings.clicked.connect(self.settings_requested.emit)
+            sign_out.clicked.connect(self.sign_out_requested.emit)
             top = QHBoxLayout()
             top.addWidget(self.who, 1)
-            top.addWidget(self.settings_button)
-            top.addWidget(self.sign_out_button)
+            top.addWidget(settings)
+            top.addWidget(sign_out)
             header_layout.addLayout(top)
             header_layout.addLayout(self.nav_row)
         root = QWidget()
