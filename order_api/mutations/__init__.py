@@ -42,20 +42,20 @@ class Handler:
     name: str
     roles: tuple[str, ...]
     args: type[BaseModel]
-    apply: Callable[[Session, Actor, BaseModel], None]
-    # The handler raises Rejected only before its first write, so a rejection leaves nothing
-    # to undo and the mutation needs no savepoint: its writes are flushed with the whole push.
-    checks_first: bool = False
+    # apply(session, actor, args), or apply(floor, actor, args) for a handler that works on
+    # a floor: rows of one push read together and written together (see mutations/floor.py).
+    apply: Callable[..., None]
+    floor: type | None = None
 
 
 REGISTRY: dict[str, Handler] = {}
 
 
-def mutation(name: str, roles: tuple[str, ...], args: type[BaseModel], *, checks_first: bool = False):
-    """Register a handler for mutations called `name`, allowed to `roles` (see Handler.checks_first)."""
+def mutation(name: str, roles: tuple[str, ...], args: type[BaseModel], *, floor: type | None = None):
+    """Register a handler for mutations called `name`, allowed to `roles` (see Handler.floor)."""
 
     def register(fn):
-        REGISTRY[name] = Handler(name, roles + ("admin",), args, fn, checks_first)
+        REGISTRY[name] = Handler(name, roles + ("admin",), args, fn, floor)
         return fn
 
     return register
@@ -72,53 +72,91 @@ def _person(s: Session, device_id: str, username: str) -> tuple[User | None, boo
     return user, signed_in_here is not None
 
 
-def apply_mutation(s: Session, ctx: ApiContext, caller: Caller, m: Mutation, people: dict | None = None
-                   ) -> MutationOutcome:
-    """Apply one mutation inside a savepoint; a rejection rolls back only its own writes.
+class PushRun:
+    """Applies the new mutations of one push in order, each exactly as if alone.
 
-    `people` caches who is who across the mutations of one push (they are mostly one person's).
+    Who is who is looked up once per push (the mutations are mostly one person's), and a
+    run of floor mutations (pick.confirm) shares one floor, written when the run ends.
     """
-    from order_api.models.base import utcnow
 
-    people = {} if people is None else people
-    if m.user not in people:
-        people[m.user] = _person(s, caller.device_id, m.user)
-    user, signed_in_here = people[m.user]
-    if user is None or not user.active:
-        return _rejected(m, "unknown_user", f"User {m.user!r} does not exist or is disabled.")
-    if not signed_in_here:
-        return _rejected(m, "forbidden", f"User {m.user!r} never signed in on device {caller.device_id!r}.")
-    handler = REGISTRY.get(m.name)
-    if handler is None:
-        return _rejected(m, "unknown_mutation", f"The server does not know the mutation {m.name!r}.")
-    if not user.role_set.intersection(handler.roles):
-        return _rejected(m, "forbidden", f"{m.user} may not do {m.name} (needs {', '.join(handler.roles)}).")
-    try:
-        args = handler.args.model_validate(m.args)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "args"
-        return _rejected(m, "invalid_args", f"{m.name}: {where}: {first.get('msg')}")
-    actor = Actor(user=user, device_id=caller.device_id, mutation_id=m.id, settings=ctx.settings, now=utcnow())
-    published = pending_changes(s)
-    if handler.checks_first:
-        return _apply_checked_first(s, handler, actor, args, m, published)
-    published_before = dict(published)
-    savepoint = s.begin_nested()
-    try:
-        # Handlers check first and write after, so their queries never need their own
-        # pending writes; the savepoint's commit flushes once per mutation instead of
-        # before every query.
-        with s.no_autoflush:
-            handler.apply(s, actor, args)
-    except Rejected as exc:
-        savepoint.rollback()
-        # What the rejected mutation published is rolled back with its rows.
-        published.clear()
-        published.update(published_before)
-        return _rejected(m, exc.code, exc.message)
-    savepoint.commit()
-    return MutationOutcome(id=m.id, status="applied")
+    def __init__(self, s: Session, ctx: ApiContext, caller: Caller, mutations: list[Mutation]) -> None:
+        self.s, self.ctx, self.caller = s, ctx, caller
+        self._mutations = mutations
+        self._people: dict = {}
+        self._floor = None
+
+    def apply(self, m: Mutation) -> MutationOutcome:
+        """Apply one mutation; a rejection leaves nothing of it behind."""
+        from order_api.models.base import utcnow
+
+        s = self.s
+        if m.user not in self._people:
+            self._people[m.user] = _person(s, self.caller.device_id, m.user)
+        user, signed_in_here = self._people[m.user]
+        if user is None or not user.active:
+            return _rejected(m, "unknown_user", f"User {m.user!r} does not exist or is disabled.")
+        if not signed_in_here:
+            return _rejected(m, "forbidden", f"User {m.user!r} never signed in on device {self.caller.device_id!r}.")
+        handler = REGISTRY.get(m.name)
+        if handler is None:
+            return _rejected(m, "unknown_mutation", f"The server does not know the mutation {m.name!r}.")
+        if not user.role_set.intersection(handler.roles):
+            return _rejected(m, "forbidden", f"{m.user} may not do {m.name} (needs {', '.join(handler.roles)}).")
+        try:
+            args = handler.args.model_validate(m.args)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "args"
+            return _rejected(m, "invalid_args", f"{m.name}: {where}: {first.get('msg')}")
+        actor = Actor(user=user, device_id=self.caller.device_id, mutation_id=m.id, settings=self.ctx.settings,
+                      now=utcnow())
+        if handler.floor is not None:
+            return self._apply_on_floor(handler, actor, args, m)
+        self.finish()
+        published = pending_changes(s)
+        published_before = dict(published)
+        savepoint = s.begin_nested()
+        try:
+            # Handlers check first and write after, so their queries never need their own
+            # pending writes; the savepoint's commit flushes once per mutation instead of
+            # before every query.
+            with s.no_autoflush:
+                handler.apply(s, actor, args)
+        except Rejected as exc:
+            savepoint.rollback()
+            # What the rejected mutation published is rolled back with its rows.
+            published.clear()
+            published.update(published_before)
+            return _rejected(m, exc.code, exc.message)
+        savepoint.commit()
+        return MutationOutcome(id=m.id, status="applied")
+
+    def _apply_on_floor(self, handler: Handler, actor: Actor, args: BaseModel, m: Mutation) -> MutationOutcome:
+        """A floor handler checks everything before its first change, so a rejection needs no undo."""
+        if not isinstance(self._floor, handler.floor):
+            self.finish()
+            self.s.flush()  # the floor reads with plain SQL: it must see what the ORM holds
+            self._floor = handler.floor(self.s)
+            # The rows every mutation of the push will need, in a few statements, not per mutation.
+            self._floor.load(x.args.get("task") for x in self._mutations
+                             if x.name == m.name and isinstance(x.args, dict))
+        floor = self._floor
+        writes, changes = floor.writes, len(pending_changes(self.s))
+        try:
+            handler.apply(floor, actor, args)
+        except Rejected as exc:
+            if (floor.writes, len(pending_changes(self.s))) != (writes, changes):
+                # A handler broke its promise: fail the whole push (rolled back) rather than
+                # keep half of a rejected mutation.
+                raise RuntimeError(f"{m.name} changed the floor before rejecting with {exc.code}") from exc
+            return _rejected(m, exc.code, exc.message)
+        return MutationOutcome(id=m.id, status="applied")
+
+    def finish(self) -> None:
+        """Write what the open floor changed; call before anything else reads those rows."""
+        if self._floor is not None:
+            self._floor.close()
+            self._floor = None
 
 
 def _rejected(m: Mutation, code: str, message: str) -> MutationOutcome:
@@ -127,20 +165,3 @@ def _rejected(m: Mutation, code: str, message: str) -> MutationOutcome:
 
 # Importing the handler modules registers them.
 from order_api.mutations import packing, picking, studio  # noqa: E402,F401
-
-
-def _apply_checked_first(s: Session, handler: Handler, actor: Actor, args: BaseModel, m: Mutation,
-                         published: dict) -> MutationOutcome:
-    """Apply a checks-first handler without a savepoint: one flush for the whole push, not one each."""
-    new, changes = len(s.new), len(published)  # cheap signs of a write (s.dirty scans the session)
-    try:
-        with s.no_autoflush:
-            handler.apply(s, actor, args)
-    except Rejected as exc:
-        if (len(s.new), len(published)) != (new, changes):
-            # A handler broke its promise: fail the whole push (rolled back) rather than keep
-            # half of a rejected mutation.
-            raise RuntimeError(f"{m.name} wrote before rejecting with {exc.code}") from exc
-        return _rejected(m, exc.code, exc.message)
-    return MutationOutcome(id=m.id, status="applied")
-

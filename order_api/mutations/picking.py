@@ -8,6 +8,7 @@ from order_api.feed import (
 )
 from order_api.models import Location, Order, PickBatch, PickEvent, PickTask, Stock, StockCheck
 from order_api.mutations import Actor, Rejected, mutation
+from order_api.mutations.floor import PickFloor
 from order_api.mutations.args import PickConfirm, PickShort, PickUndo, ToteAssign
 
 PICK_ROLES = ("picker", "supervisor")
@@ -67,10 +68,12 @@ def _refresh_progress(s: Session, task: PickTask) -> None:
         publish_batch(s, batch, with_tasks=False)
 
 
-@mutation("pick.confirm", PICK_ROLES, PickConfirm, checks_first=True)
-def confirm_pick(s: Session, actor: Actor, a: PickConfirm) -> None:
+@mutation("pick.confirm", PICK_ROLES, PickConfirm, floor=PickFloor)
+def confirm_pick(floor: PickFloor, actor: Actor, a: PickConfirm) -> None:
     """The picker took qty of the task's product from the task's location."""
-    task = _task(s, a.task)
+    task = floor.task(a.task)
+    if task is None:
+        raise Rejected("unknown_task", f"Pick task {a.task} does not exist.")
     _check_lease(task.batch, actor)
     _check_order_open(task.line.order)
     if a.location.strip() != task.location.label:
@@ -81,13 +84,18 @@ def confirm_pick(s: Session, actor: Actor, a: PickConfirm) -> None:
     remaining = task.qty - task.picked_qty
     if task.status != "open" or a.qty > remaining:
         raise Rejected("over_pick", f"Only {remaining if task.status == 'open' else 0} more may be picked for this task.")
+    # Checked; from here on the floor changes (PickFloor.writes guards that order).
+    floor.record_pick(task, actor.user.id, actor.mutation_id, a.qty, actor.now)
     task.picked_qty += a.qty
     task.line.picked_qty += a.qty
     if task.picked_qty == task.qty:
         task.status = "done"
-    s.add(PickEvent(task_id=task.id, mutation_id=actor.mutation_id, user_id=actor.user.id, qty=a.qty, at=actor.now))
-    _move_stock(s, task, -a.qty)
-    _refresh_progress(s, task)
+    stock = floor.stock_of(task)
+    # The goods physically moved; a count below zero means the bin record was wrong,
+    # which the stock check of a short pick corrects, so clamp instead of refusing.
+    stock.qty = max(0, stock.qty - a.qty)
+    publish_stock(floor.session, stock)
+    _refresh_progress(floor.session, task)
 
 
 def _move_stock(s: Session, task: PickTask, delta: int) -> None:

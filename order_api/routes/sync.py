@@ -12,7 +12,7 @@ from order_api.context import ApiContext, Caller
 from order_api.deps import get_caller, get_ctx
 from order_api.errors import ApiError
 from order_api.models import Change, Device, MutationResult, SyncMeta
-from order_api.mutations import apply_mutation
+from order_api.mutations import PushRun
 from order_api.schemas import MutationOutcome, PullResponse, PushRequest, PushResponse
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
@@ -99,7 +99,7 @@ def push(body: PushRequest, caller: Caller = Depends(get_caller), ctx: ApiContex
         _check_order(body, known, device.last_seq)
         results: list[MutationOutcome] = []
         fresh: dict[str, MutationOutcome] = {}
-        people: dict = {}
+        run = PushRun(s, ctx, caller, body.mutations)
         for m in body.mutations:
             if m.id in known:
                 stored = known[m.id]
@@ -110,9 +110,10 @@ def push(body: PushRequest, caller: Caller = Depends(get_caller), ctx: ApiContex
                 results.append(MutationOutcome(id=m.id, status="duplicate", code=first.code, message=first.message,
                                                original_status=first.status))
             else:
-                outcome = apply_mutation(s, ctx, caller, m, people)
+                outcome = run.apply(m)
                 fresh[m.id] = outcome
                 results.append(outcome)
+        run.finish()
         if fresh:
             applied = {m.id: m for m in body.mutations if m.id in fresh}
             s.execute(insert(MutationResult), [

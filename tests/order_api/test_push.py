@@ -210,15 +210,15 @@ def test_rejections_between_applied_picks_of_one_push_leave_exactly_the_applied_
         assert s.get(PickTask, task["id"]).picked_qty == 2
 
 
-def test_a_checks_first_handler_that_writes_before_rejecting_fails_the_whole_push(api, warehouse, staff,
-                                                                                   monkeypatch):
+def test_a_floor_handler_that_changes_the_floor_before_rejecting_fails_the_whole_push(api, warehouse, staff,
+                                                                                       monkeypatch):
     from dataclasses import replace
 
     from order_api.mutations import REGISTRY, Rejected
-    from order_api.mutations.picking import _move_stock, _task
 
-    def careless(s, actor, a):
-        _move_stock(s, _task(s, a.task), -1)  # a write...
+    def careless(floor, actor, a):
+        floor.stock_of(floor.task(a.task)).qty -= 1
+        floor.record_pick(floor.task(a.task), actor.user.id, actor.mutation_id, 1, actor.now)  # a write...
         raise Rejected("wrong_location", "...then a rejection")
 
     monkeypatch.setitem(REGISTRY, "pick.confirm", replace(REGISTRY["pick.confirm"], apply=careless))
@@ -229,3 +229,37 @@ def test_a_checks_first_handler_that_writes_before_rejecting_fails_the_whole_pus
     anna.push(anna.mutation("pick.confirm", _pick_args(task, 1)), expect=500)
     with api.db.read() as s:
         assert s.query(Stock).filter_by(location_id=task["location_id"]).one().qty == before
+
+
+def test_after_a_mixed_push_the_feed_shows_exactly_what_the_database_holds(api, warehouse, staff):
+    """Picks go through the push's pick floor, undo and tote through the ORM: both must agree."""
+    from order_api.feed import batch_data, line_data, order_data, stock_data, task_data
+    from order_api.models import OrderLine, PickBatch
+
+    anna, sam = staff["anna"], staff["sam"]
+    batch = _claim(anna)
+    tasks, batch_id = batch["tasks"], batch["batch"]["id"]
+    first = tasks[0]
+    out = anna.push(
+        anna.mutation("pick.confirm", _pick_args(first, 1)),
+        anna.mutation("tote.assign", {"batch": batch_id, "order": first["order_id"], "tote": "T-7001"}),
+        anna.mutation("pick.undo", {"task": first["id"]}),
+        *[anna.mutation("pick.confirm", _pick_args(t)) for t in tasks],  # the whole batch
+    )
+    assert {r["status"] for r in out["results"]} == {"applied"}, out["results"]
+    replica, _ = sam.pull_all()  # the supervisor sees orders, lines, batches and tasks
+    floor, _ = anna.pull_all()   # the picker sees stock
+    with api.db.read() as s:
+        expected = {("pick_batch", str(batch_id)): batch_data(s.get(PickBatch, batch_id))}
+        for t in tasks:
+            task = s.get(PickTask, t["id"])
+            expected[("pick_task", str(task.id))] = task_data(task)
+            expected[("order_line", str(task.line_id))] = line_data(s.get(OrderLine, task.line_id))
+            expected[("order", str(task.line.order_id))] = order_data(s.get(Order, task.line.order_id))
+        stock = {("stock", str(st.id)): stock_data(st) for st in s.query(Stock)
+                 if any(st.location_id == t["location_id"] for t in tasks)}
+    assert {key: replica.get(key) for key in expected} == expected
+    assert {key: floor.get(key) for key in stock} == stock
+    assert expected[("pick_batch", str(batch_id))]["status"] == "done"
+    assert {d["status"] for k, d in expected.items() if k[0] == "order"} == {"picked"}
+    assert expected[("order", str(first["order_id"]))]["tote"] == "T-7001"
