@@ -7,11 +7,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import httpx
 import orjson
 
+from sync.feed import FeedError, PullPage, decode_page
 from sync.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -62,26 +63,6 @@ class Tokens:
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_in: int
-
-
-class Change(NamedTuple):
-    """One entry of the pull feed: an entity's new state, or its tombstone (data None)."""
-
-    entity: str
-    id: str
-    op: str
-    version: int
-    data: dict | None
-
-
-@dataclass(frozen=True)
-class PullPage:
-    """One page of the pull feed and the cursor to store with it."""
-
-    changes: list[Change]
-    cursor: int
-    has_more: bool
-    reset: bool
 
 
 @dataclass(frozen=True)
@@ -168,14 +149,15 @@ class OrderApi:
     def pull(self, cursor: int, limit: int = 1000, wait: float = 0) -> PullPage:
         """The next page of the change feed after cursor; wait long-polls when nothing changed."""
         # The server holds a long poll open for up to `wait` seconds before it answers.
-        body = self._authed("pull", "GET", "/v1/sync/pull", params={"cursor": cursor, "limit": limit, "wait": wait},
-                            timeout=self._timeouts(extra_read=wait))
-        changes = _changes(_field(body, "changes", list, "pull"))
-        page_cursor = _field(body, "cursor", int, "pull")
-        if page_cursor < 0:
-            raise BadResponse("pull: cursor is negative")
-        return PullPage(changes, page_cursor, _field(body, "has_more", bool, "pull"),
-                        _field(body, "reset", bool, "pull"))
+        response = self._authed_response("GET", "/v1/sync/pull",
+                                         params={"cursor": cursor, "limit": limit, "wait": wait},
+                                         timeout=self._timeouts(extra_read=wait))
+        if not 200 <= response.status_code < 300:
+            self._decode("pull", response)  # raises the error this answer stands for
+        try:
+            return decode_page(response.content)
+        except FeedError as exc:
+            raise BadResponse(f"pull: {exc}") from None
 
     def push(self, device_id: str, mutations: list[dict], schema_version: int = 1) -> PushOutcome:
         """Send mutations in seq order; safe to repeat, the server answers a replay with the stored result."""
@@ -426,38 +408,6 @@ def _strings(obj: dict, key: str, call: str) -> list[str]:
 def _tokens(call: str, body: dict) -> Tokens:
     return Tokens(_field(body, "access_token", str, call), _field(body, "refresh_token", str, call),
                   _field(body, "expires_in", int, call))
-
-
-def _changes(items: list) -> list[Change]:
-    """Decode the rows of a pull page; an initial sync decodes hundreds of thousands.
-
-    The common, valid row takes one test per field; anything else goes through _change,
-    which names what is wrong.
-    """
-    out: list[Change] = []
-    append = out.append
-    for i, item in enumerate(items):
-        if type(item) is dict:
-            entity, row_id, op, version, data = (item.get("entity"), item.get("id"), item.get("op"),
-                                                 item.get("version"), item.get("data"))
-            if (type(entity) is str and type(row_id) is str and type(version) is int
-                    and ((op == "upsert" and type(data) is dict) or (op == "delete" and (data is None or type(data) is dict)))):
-                append(Change(entity, row_id, op, version, data))
-                continue
-        append(_change(item, f"changes[{i}]"))
-    return out
-
-
-def _change(item: Any, path: str) -> Change:
-    obj = _check(item, dict, "pull", path)
-    op = _field(obj, "op", str, "pull", path)
-    if op not in ("upsert", "delete"):
-        raise BadResponse(f"pull: {path}.op {op!r} is neither upsert nor delete")
-    data = _field(obj, "data", dict, "pull", path, optional=True)
-    if op == "upsert" and data is None:
-        raise BadResponse(f"pull: {path}.data is missing for an upsert")
-    return Change(_field(obj, "entity", str, "pull", path), _field(obj, "id", str, "pull", path), op,
-                  _field(obj, "version", int, "pull", path), data)
 
 
 def _result(item: Any, path: str) -> MutationResult:

@@ -309,8 +309,13 @@ class SyncEngine:
                     # this one would then put older rows over newer ones: ask again instead.
                     stale = self.cursor() != asked_from
                     if not stale and (page.changes or page.cursor != asked_from):
-                        with self._store.replica.write() as conn:
-                            replica.apply_page(conn, page.changes, page.cursor)
+                        try:
+                            with self._store.replica.write() as conn:
+                                replica.apply_page(conn, page.changes, page.cursor)
+                        except replica.BadRow as exc:
+                            # Nothing of the page was stored; it is asked for again after the backoff.
+                            self._failed(BadResponse(f"pull: {exc}"))
+                            return False
                         self._outbox.settle(page.cursor)
                 if stale:
                     coming, wait = None, 0

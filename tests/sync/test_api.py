@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from sync.api import (
-    ApiError, AuthRequired, BadResponse, Change, Offline, OrderApi, PullPage, RequestRefused, ServerBusy, Tokens,
+    ApiError, AuthRequired, BadResponse, Offline, OrderApi, RequestRefused, ServerBusy, Tokens,
 )
+from sync.feed import PullPage
 from sync.retry import Backoff, RetryPolicy
 
 ACCESS, REFRESH, NEW_ACCESS, NEW_REFRESH = "acc-secret-1", "ref-secret-1", "acc-secret-2", "ref-secret-2"
@@ -90,10 +91,13 @@ def api(desk, sleeps, stored):
 
 
 def test_pull_decodes_a_page(api, desk):
-    desk.answers["/v1/sync/pull"] = [ok(PAGE)]
+    answer = ok(PAGE)
+    desk.answers["/v1/sync/pull"] = [answer]
     page = api.pull(7, limit=200)
-    assert page == PullPage([Change("sku", "17", "upsert", 3, {"name": "Mug"}), Change("task", "9", "delete", 4, None)],
-                            42, False, False)
+    assert (page.cursor, page.has_more, page.reset) == (42, False, False)
+    assert [(c.entity, c.id, c.op, c.version, c.row()) for c in page.changes] == [
+        ("sku", "17", "upsert", 3, {"name": "Mug"}), ("task", "9", "delete", 4, None)]
+    assert bytes(page.changes[0].data) in answer.content  # kept as the server sent it, not re-encoded
     sent = desk.requests[0]
     assert dict(sent.url.params) == {"cursor": "7", "limit": "200", "wait": "0"}
     assert sent.headers["Authorization"] == f"Bearer {ACCESS}"
@@ -284,6 +288,9 @@ def test_a_refusal_without_the_error_shape_gets_an_http_code(api, desk):
     (ok({**PAGE, "changes": [{**PAGE["changes"][0], "op": "merge"}]}), "pull: changes[0].op 'merge' is neither"),
     (ok({**PAGE, "changes": [{**PAGE["changes"][0], "data": None}]}), "pull: changes[0].data is missing for an upsert"),
     (ok({**PAGE, "has_more": 1}), "pull: has_more is not a boolean"),
+    (ok({**PAGE, "changes": [{**PAGE["changes"][0], "data": [1]}]}), "pull: changes[0].data is not an object"),
+    (ok({**PAGE, "changes": [{**PAGE["changes"][0], "id": 17}]}), "pull: changes[0].id is not a string"),
+    (ok({**PAGE, "cursor": -1}), "pull: cursor is negative"),
 ])
 def test_a_malformed_page_is_a_bad_response(api, desk, response, problem):
     desk.answers["/v1/sync/pull"] = [response]

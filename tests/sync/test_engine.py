@@ -167,3 +167,27 @@ def test_the_stuck_queue_alarm_rings_when_pushes_fail_while_the_server_answers(s
     assert "larger than" in (status.last_error or "")
     assert status.stuck is True
     assert status.oldest_pending_age_s >= 600
+
+
+def test_a_page_with_a_row_that_does_not_fit_stores_nothing_and_says_why(open_core):
+    """A valid row before the bad one is not stored either: the page and its cursor go together."""
+    import httpx
+
+    from sync.api import Tokens
+
+    good = {"entity": "pick_task", "id": "4", "op": "upsert", "version": 9, "data": {"id": 4, "batch_id": 1, "route_key": "A"}}
+    bad = {"entity": "pick_task", "id": "5", "op": "upsert", "version": 10,
+           "data": {"id": 5, "batch_id": {"nested": 1}, "route_key": "A"}}
+    pages = [{"changes": [good, bad], "cursor": 10, "has_more": False, "reset": False},
+             {"changes": [good], "cursor": 10, "has_more": False, "reset": False}]
+
+    def feed(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=pages.pop(0) if len(pages) > 1 else pages[0])
+
+    core = open_core("http://feed.invalid", transport=httpx.MockTransport(feed), options=FAST)
+    core.api.tokens = Tokens("access", "refresh", 900)
+    status = core.engine.pull_now()
+    assert "pick_task '5'" in status.last_error and "cannot be stored" in status.last_error
+    assert core.engine.cursor() == 0 and core.view.row("pick_task", 4) is None
+    status = core.engine.pull_now()  # the server sends a good page again
+    assert core.engine.cursor() == 10 and core.view.row("pick_task", 4)["route_key"] == "A"
