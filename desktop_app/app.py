@@ -137,9 +137,7 @@ def _open_settings(app: FloorhandApp) -> None:
 
 def run(overrides: dict[str, object], *, demo: bool = False) -> int:
     """Start the app with the settings' precedence applied; returns the process exit status."""
-    settings = Settings.load(overrides=overrides)
-    logging.basicConfig(level=str(settings["log_level"]).upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.load(overrides=overrides)  # the log is set up by the entry point (desktop_app/main.py)
     for problem in settings.problems:
         print(f"floorhand: settings: {problem}", file=sys.stderr)
     warehouse = None

@@ -1,32 +1,58 @@
-"""`floorhand`: the desktop app; `floorhand sync` and `floorhand status` run the client core without a window."""
+"""`floorhand`: the desktop app, its self-test and IT's commands; `sync`, `status` and `upload` run without a window."""
 
 import argparse
 import sys
 
+from desktop_app.version import VERSION
+
 HEADLESS_COMMANDS = ("sync", "status", "upload")
+# `floorhand doctor` re-runs this executable with this flag to see whether Qt's platform
+# plugin loads: a plugin that fails aborts the process, so it is tried in a child. In a
+# PyInstaller bundle sys.executable is floorhand itself, so the flag is handled first thing.
+QT_PROBE_FLAG = "--qt-platform-probe"
+
+
+def _settings_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # On a subcommand the defaults are suppressed, so an option given before the command is kept.
+    default = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument("--server", help="base URL of the order API (setting server_url)", **default)
+    parser.add_argument("--data-dir", help="local data folder (setting data_dir)", **default)
+    parser.add_argument("--log-level", help="debug, info, warning or error (setting log_level)", **default)
+    # --set after the command goes to a list of its own: argparse would replace the earlier list otherwise.
+    parser.add_argument("--set", action="append", metavar="NAME=VALUE", dest="set" if top else "set_after_command",
+                        **({"default": []} if top else default),
+                        help="override any setting for this run, e.g. --set scanner.max_gap_ms=30")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="floorhand", description="Floorhand: picking, packing and studio work that keeps going offline.",
-        epilog="Headless commands: floorhand sync --server URL --user NAME [--once]; floorhand status.")
+        epilog="Headless commands: floorhand sync --server URL --user NAME [--once]; floorhand status; "
+               "floorhand upload. For IT: floorhand doctor; floorhand config show; floorhand --self-test.")
+    parser.add_argument("--version", action="version", version=f"floorhand {VERSION}")
     parser.add_argument("--demo", action="store_true",
                         help="start a demo warehouse in this process and connect to it (nothing else needed)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run the app offscreen on the demo warehouse, sign in, pick one task by simulated "
+                             "scans and check the server got it; exit 0 when all of it works")
     layout = parser.add_mutually_exclusive_group()
     layout.add_argument("--handheld", action="store_true", help="portrait one-column layout for handhelds")
     layout.add_argument("--desktop", action="store_true", help="workstation layout even on a small screen")
-    parser.add_argument("--server", help="base URL of the order API (setting server_url)")
-    parser.add_argument("--data-dir", help="local data folder (setting data_dir)")
-    parser.add_argument("--log-level", help="debug, info, warning or error (setting log_level)")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override any setting for this run, e.g. --set scanner.max_gap_ms=30")
+    _settings_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="{doctor,config}")
+    doctor = commands.add_parser("doctor", help="check this workstation: one line per check, non-zero exit on failure")
+    _settings_options(doctor, top=False)
+    config = commands.add_parser("config", help="the settings: `floorhand config show`")
+    actions = config.add_subparsers(dest="action", required=True, metavar="show")
+    show = actions.add_parser("show", help="every setting's effective value and where it came from")
+    _settings_options(show, top=False)
     return parser.parse_args(argv)
 
 
 def overrides_of(args: argparse.Namespace) -> dict[str, object]:
     """The command line's settings: the highest layer of the precedence (ARCHITECTURE.md §6)."""
     given: dict[str, object] = {}
-    for item in args.set:
+    for item in [*args.set, *getattr(args, "set_after_command", [])]:
         name, sep, value = item.partition("=")
         if not sep:
             raise SystemExit(f"floorhand: --set needs NAME=VALUE, not {item!r}")
@@ -39,16 +65,90 @@ def overrides_of(args: argparse.Namespace) -> dict[str, object]:
     return given
 
 
+def command_of(argv: list[str]) -> str | None:
+    """The first word of the command line that is neither an option nor an option's value."""
+    words = iter(argv)
+    for word in words:
+        if word in _OPTIONS_WITH_VALUES:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+_OPTIONS_WITH_VALUES = ("--server", "--data-dir", "--log-level", "--set")
+
+
+def given_log_level(argv: list[str]) -> str | None:
+    """The --log-level of a headless command line, which sync.cli parses itself."""
+    for i, arg in enumerate(argv):
+        if arg == "--log-level" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--log-level="):
+            return arg.partition("=")[2]
+    return None
+
+
+def _start_logging(overrides: dict[str, object], *, quiet_console: bool):
+    """The log file and stderr for this run, from the settings' log_level and log_dir.
+
+    quiet_console keeps the terminal at warnings whatever the file gets: commands print
+    their own results there.
+    """
+    from desktop_app.logs import log_dir_of, start_logging
+    from desktop_app.settings import Settings
+
+    # Read quietly: this read only finds the log; the command reads (and reports) the settings itself.
+    settings = Settings.load(overrides=overrides, log_problems=False)
+    return start_logging(str(settings["log_level"]), log_dir_of(settings["log_dir"]),
+                         console_level="warning" if quiet_console else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in HEADLESS_COMMANDS or any(a in HEADLESS_COMMANDS for a in argv[:3]):
+    if argv[:1] == [QT_PROBE_FLAG]:
+        from desktop_app.doctor import probe_qt_platform
+
+        return probe_qt_platform()
+    if command_of(argv) in HEADLESS_COMMANDS:
         from sync.cli import main as headless
 
-        return headless(argv)
+        level = given_log_level(argv)
+        # The terminal keeps the headless commands' quiet default; the file gets the settings' level.
+        logs = _start_logging({"log_level": level} if level else {}, quiet_console=level is None)
+        try:
+            return headless(argv)
+        finally:
+            logs.stop()
     args = parse_args(argv)
+    overrides = overrides_of(args)
+    command = "self-test" if args.self_test else args.command
+    # The app logs to the terminal as much as to the file; the commands print their own results.
+    logs = _start_logging(overrides, quiet_console=command is not None and args.log_level is None)
+    try:
+        return _run(command, args, overrides, logs.path)
+    finally:
+        logs.stop()
+
+
+def _run(command: str | None, args: argparse.Namespace, overrides: dict[str, object], log_path) -> int:
+    shown_log = str(log_path) if log_path else "none: the log folder cannot be written (see the warning above)"
+    if command == "self-test":
+        from desktop_app.selftest import run_self_test
+
+        return run_self_test(overrides, out=lambda line: print(line, flush=True))
+    if command == "doctor":
+        from desktop_app.doctor import run_doctor
+
+        return run_doctor(overrides, shown_log)
+    if command == "config":
+        from desktop_app.config_show import show_config
+        from desktop_app.settings import Settings
+
+        return show_config(Settings.load(overrides=overrides, log_problems=False), shown_log)
     from desktop_app.app import run
 
-    return run(overrides_of(args), demo=args.demo)
+    return run(overrides, demo=args.demo)
 
 
 if __name__ == "__main__":

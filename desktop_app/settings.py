@@ -94,6 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=100, maximum=3000),
     Setting("log_level", str, "info", "Least important kind of message written to the log.",
             choices=("debug", "info", "warning", "error"), restart=True),
+    Setting("log_dir", str, "", "Folder of the log files; empty means the platform's log folder.", restart=True),
     Setting("updates.auto", bool, False, "Install new versions automatically; usually off because IT manages updates."),
 )
 
@@ -207,8 +208,13 @@ class Settings:
 
     @classmethod
     def load(cls, *, machine_path: Path | None = None, user_path: Path | None = None,
-             environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None) -> "Settings":
-        """Read every source in order of precedence; never raises for bad content, see `problems`."""
+             environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None,
+             log_problems: bool = True) -> "Settings":
+        """Read every source in order of precedence; never raises for bad content, see `problems`.
+
+        log_problems=False leaves the problems out of the log, for a first read made before
+        the log is set up (its only purpose is to find the log) and for commands that print them.
+        """
         env = os.environ if environ is None else environ
         machine_path = machine_path or machine_config_path(env)
         user_path = user_path or user_config_path(env)
@@ -233,7 +239,7 @@ class Settings:
         for name, wrong in bad:
             value, source = chosen[name]
             problems.append(f"{wrong}; using {_shown(value)} from {'defaults' if source == DEFAULT else source}")
-        for problem in problems:
+        for problem in problems if log_problems else ():
             log.warning("setting not used: %s", problem)
         return cls(values, problems, machine_path=machine_path, user_path=user_path, environ=environ,
                    overrides=overrides)
@@ -252,6 +258,15 @@ class Settings:
     def locked(self, name: str) -> bool:
         """Whether the machine config locks `name`."""
         return self._values[name].locked
+
+    def origin(self, name: str) -> str:
+        """Where the effective value of `name` came from, with the lock and what it made the loader ignore."""
+        value = self._values[name]
+        if not value.locked:
+            return value.source
+        where = "locked by the machine config" if value.source == DEFAULT else "locked"
+        ignored = f"; ignored: {', '.join(value.overridden)}" if value.overridden else ""
+        return f"{value.source}, {where}{ignored}"
 
     def save_user(self, changes: Mapping[str, object]) -> "Settings":
         """Write `changes` (None removes a key) into the user config and return the settings read afresh.

@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="print the local queue: pending and rejected actions")
     add_upload_parser(sub)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not logging.getLogger().handlers:  # `floorhand` sets up its log file first; this is for python -m sync.cli
+        logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = args.data_dir or default_data_dir()
     try:
         if args.command == "status":

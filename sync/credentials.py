@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 SERVICE = "floorhand"
 NO_KEYRING = "none"
+PROBE_ACCOUNT = "floorhand-doctor-probe"  # read by probe_keyring, never written
 
 # keyrings.alt keeps secrets in files next to the settings; fail and null store nothing;
 # chainer tries whatever backends it finds at run time, plaintext ones included.
@@ -45,12 +46,7 @@ class KeyringChoice:
 
 def choose_keyring(preferred: str | None = None) -> KeyringChoice:
     """The platform keyring, or `preferred` ("module.Class", or "none" to store nothing)."""
-    if preferred is not None and preferred.strip().lower() == NO_KEYRING:
-        choice = KeyringChoice(None, NO_KEYRING, False, "keeping sign-ins is switched off in the settings")
-    elif preferred:
-        choice = _named_backend(preferred.strip())
-    else:
-        choice = _platform_backend()
+    choice = _pick(preferred)
     if choice.usable:
         # Only for code that calls keyring.* directly; TokenVault uses choice.backend itself.
         keyring.set_keyring(choice.backend)
@@ -58,6 +54,31 @@ def choose_keyring(preferred: str | None = None) -> KeyringChoice:
     else:
         log.warning("sign-ins are not kept between sessions: %s", choice.reason)
     return choice
+
+
+def probe_keyring(preferred: str | None = None) -> KeyringChoice:
+    """The backend choose_keyring would pick, tried by reading an entry that never exists; nothing is written.
+
+    For `floorhand doctor`: a backend can look fine and still fail on first use (a locked
+    or absent collection, a D-Bus error). Unlike choose_keyring it changes no global state.
+    """
+    choice = _pick(preferred)
+    if not choice.usable:
+        return choice
+    try:
+        choice.backend.get_password(SERVICE, PROBE_ACCOUNT)
+    except (KeyringError, OSError, RuntimeError, *choice.errors) as exc:
+        return KeyringChoice(None, choice.name, False, f"the keyring {choice.name} cannot be read "
+                                                       f"({str(exc) or type(exc).__name__})")
+    return choice
+
+
+def _pick(preferred: str | None) -> KeyringChoice:
+    if preferred is not None and preferred.strip().lower() == NO_KEYRING:
+        return KeyringChoice(None, NO_KEYRING, False, "keeping sign-ins is switched off in the settings")
+    if preferred:
+        return _named_backend(preferred.strip())
+    return _platform_backend()
 
 
 def _platform_backend() -> KeyringChoice:

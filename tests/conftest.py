@@ -8,6 +8,16 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+@pytest.fixture(autouse=True)
+def _own_config_and_logs(tmp_path_factory, monkeypatch):
+    """No test reads this machine's Floorhand config or writes into the user's log folder
+    (subprocesses inherit the same); a test that needs config files sets these itself."""
+    home = tmp_path_factory.mktemp("floorhand-home")
+    monkeypatch.setenv("FLOORHAND_MACHINE_CONFIG", str(home / "machine.toml"))
+    monkeypatch.setenv("FLOORHAND_USER_CONFIG", str(home / "user.toml"))
+    monkeypatch.setenv("FLOORHAND_LOG_DIR", str(home / "log"))
+
+
 @pytest.fixture(scope="session")
 def postgres():
     """One PostgreSQL cluster for the whole session; each test gets its own database."""

@@ -1,0 +1,227 @@
+"""`floorhand doctor` as a real process against the real reference API over loopback, on real files."""
+
+import datetime
+import ipaddress
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from desktop_app.doctor import FAIL, PASS, WARN, clock_finding, disk_finding
+from order_api.app import create_app
+from order_api.server import free_port
+from order_api.settings import ServerSettings
+from sync.store.database import JOURNAL_FILE, REPLICA_FILE, LocalStore
+
+MEMORY_KEYRING = "tests.sync.memory_keyring.MemoryKeyring"
+
+
+def doctor(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    """Run `floorhand doctor`; (exit status, {check: its line}, the whole output)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FLOORHAND_")}
+    run = subprocess.run([sys.executable, "-m", "desktop_app.main", "doctor", *args],
+                         env={**clean, "FLOORHAND_MACHINE_CONFIG": str(tmp_path / "machine.toml"),
+                              "FLOORHAND_USER_CONFIG": str(tmp_path / "user.toml"),
+                              "FLOORHAND_LOG_DIR": str(tmp_path / "log"), **(env or {})},
+                         capture_output=True, text=True, timeout=180)
+    lines = {}
+    for line in run.stdout.splitlines()[1:-1]:
+        status, _, rest = line.partition("  ")
+        lines[rest.split(":", 1)[0]] = line
+    return run.returncode, lines, run.stdout + run.stderr
+
+
+def healthy_args(tmp_path: Path, url: str) -> list[str]:
+    return ["--server", url, "--data-dir", str(tmp_path / "client"), "--set", f"keyring={MEMORY_KEYRING}"]
+
+
+def test_a_healthy_workstation_passes_every_check(server, tmp_path):
+    store = LocalStore.open(tmp_path / "client")  # a local database as the app leaves it
+    store.close()
+    status, lines, output = doctor(tmp_path, *healthy_args(tmp_path, server.url))
+    assert status == 0, output
+    assert list(lines) == ["config", "server", "clock", "keyring", "data folder", "free disk", "local database",
+                           "serial ports", "qt platform", "log file"]
+    for check in ("config", "server", "clock", "keyring", "data folder", "local database", "qt platform"):
+        assert lines[check].startswith("PASS  "), output
+    assert f"{server.url} answers as the order API" in lines["server"]
+    assert "offscreen platform plugin loads" in lines["qt platform"]  # QT_QPA_PLATFORM from tests/conftest.py
+    assert lines["serial ports"].startswith("INFO  serial ports: ")
+    assert lines["log file"] == f"INFO  log file: {tmp_path / 'log' / 'floorhand.log'}"
+    assert "FAIL" not in output and output.rstrip().endswith("No check failed.")
+
+
+def test_a_server_that_is_down_fails_with_a_hint(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    status, lines, output = doctor(tmp_path, *healthy_args(tmp_path, url))
+    assert status == 1
+    assert lines["server"].startswith(f"FAIL  server: cannot reach {url}")
+    assert "Fix: check server_url, that the server is running" in lines["server"]
+    assert lines["clock"].startswith("WARN  clock: not compared")
+    assert "Some checks FAILED" in output
+
+
+def test_no_server_configured_fails_with_where_to_set_it(tmp_path):
+    status, lines, _ = doctor(tmp_path, "--data-dir", str(tmp_path / "client"))
+    assert status == 1
+    assert lines["server"].startswith("FAIL  server: no server_url is set")
+    assert "SERVER_URL" in lines["server"]
+
+
+def test_bad_settings_fail_the_config_check(server, tmp_path):
+    (tmp_path / "machine.toml").write_text("[scanner]\nmax_gap_ms = 2\nbeep = true\n")
+    status, lines, _ = doctor(tmp_path, *healthy_args(tmp_path, server.url))
+    assert status == 1
+    assert lines["config"].startswith("FAIL  config: 2 problem(s): ")
+    assert "scanner.max_gap_ms = 2 is below the minimum of 5" in lines["config"]
+    assert "unknown setting 'scanner.beep'" in lines["config"]
+    assert "floorhand config show" in lines["config"]
+
+
+# --- TLS with a company's own CA --------------------------------------------------------
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """The reference API over HTTPS on loopback with a self-signed certificate; yields (url, its PEM file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Floorhand test CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "server.pem", tmp_path / "server.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    port = free_port()
+    url = f"https://127.0.0.1:{port}"
+    app = create_app(ServerSettings(db_url=f"sqlite:///{tmp_path}/tls.db", blob_store=f"fs:{tmp_path}/blobs",
+                                    public_url=url))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                           ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)))
+    thread = threading.Thread(target=server.run, name="order-api-tls", daemon=True)
+    thread.start()
+    started = threading.Event()
+    while thread.is_alive() and not server.started:
+        started.wait(0.02)
+    assert server.started, "the HTTPS order API did not start"
+    yield url, cert_file
+    server.should_exit = True
+    thread.join(timeout=15)
+    app.state.ctx.db.dispose()
+
+
+def test_a_self_signed_server_fails_without_the_ca_bundle_and_passes_with_it(tls_server, tmp_path):
+    url, ca = tls_server
+    status, lines, output = doctor(tmp_path, *healthy_args(tmp_path, url))
+    assert status == 1, output
+    assert lines["server"].startswith(f"FAIL  server: {url}: the TLS certificate is not trusted")
+    assert "set ca_bundle to its PEM file" in lines["server"]
+
+    status, lines, output = doctor(tmp_path, *healthy_args(tmp_path, url), "--set", f"ca_bundle={ca}")
+    assert status == 0, output
+    assert lines["server"] == f"PASS  server: {url} answers as the order API; TLS certificate trusted (CA bundle {ca})"
+    assert lines["clock"].startswith("PASS  clock: within 120 s of the server")
+
+
+def test_a_missing_ca_bundle_file_fails_with_a_hint(tmp_path):
+    status, lines, _ = doctor(tmp_path, *healthy_args(tmp_path, "https://127.0.0.1:9"),
+                              env={"FLOORHAND_CA_BUNDLE": str(tmp_path / "no-such.pem")})
+    assert status == 1
+    assert lines["server"].startswith(f"FAIL  server: the CA bundle {tmp_path / 'no-such.pem'} cannot be used")
+
+
+# --- local files ------------------------------------------------------------------------
+
+def test_a_corrupted_journal_fails_the_integrity_check(server, tmp_path):
+    data = tmp_path / "client"
+    store = LocalStore.open(data)
+    store.close()
+    journal = data / JOURNAL_FILE
+    size = journal.stat().st_size
+    journal.write_bytes(b"\x00garbage" * (size // 8))
+    status, lines, _ = doctor(tmp_path, *healthy_args(tmp_path, server.url))
+    assert status == 1
+    assert lines["local database"].startswith(f"FAIL  local database: the journal {journal} is damaged")
+    assert "do not delete it" in lines["local database"]
+
+
+def test_a_damaged_cache_is_only_a_warning(server, tmp_path):
+    data = tmp_path / "client"
+    store = LocalStore.open(data)
+    store.close()
+    (data / REPLICA_FILE).write_bytes(b"not a database at all" * 100)
+    status, lines, _ = doctor(tmp_path, *healthy_args(tmp_path, server.url))
+    assert status == 0
+    assert lines["local database"].startswith("WARN  local database: the cache")
+
+
+def test_no_database_yet_is_said_and_none_is_created(server, tmp_path):
+    status, lines, _ = doctor(tmp_path, *healthy_args(tmp_path, server.url))
+    assert status == 0
+    assert lines["local database"] == f"PASS  local database: no local database yet in {tmp_path / 'client'} " \
+                                      "(made at the first start)"
+    assert not (tmp_path / "client").exists()
+
+
+def test_a_data_folder_that_cannot_be_made_fails(server, tmp_path):
+    # A path under a regular file cannot be a folder even for root, where permissions block nothing.
+    (tmp_path / "a-file").write_text("not a folder")
+    status, lines, _ = doctor(tmp_path, "--server", server.url, "--data-dir", str(tmp_path / "a-file" / "data"),
+                              "--set", f"keyring={MEMORY_KEYRING}")
+    assert status == 1
+    assert lines["data folder"].startswith(f"FAIL  data folder: {tmp_path / 'a-file' / 'data'} cannot be created: "
+                                           f"{tmp_path / 'a-file'} is a file")
+
+
+# --- keyring and Qt ---------------------------------------------------------------------
+
+def test_a_keyring_that_fails_on_use_is_a_warning(server, tmp_path):
+    status, lines, _ = doctor(tmp_path, "--server", server.url, "--data-dir", str(tmp_path / "client"),
+                              "--set", "keyring=tests.sync.memory_keyring.LockedKeyring")
+    assert status == 0
+    assert lines["keyring"].startswith("WARN  keyring: the keyring tests.sync.memory_keyring.LockedKeyring cannot "
+                                       "be read")
+    assert "people will sign in every session" in lines["keyring"]
+
+
+def test_a_qt_platform_that_cannot_load_fails_in_the_child_not_the_doctor(server, tmp_path):
+    status, lines, output = doctor(tmp_path, *healthy_args(tmp_path, server.url),
+                                   env={"QT_QPA_PLATFORM": "no-such-platform"})
+    assert status == 1
+    assert lines["qt platform"].startswith("FAIL  qt platform: Qt cannot start on no-such-platform")
+    assert "no-such-platform" in lines["qt platform"] and "Fix: on Linux install libxcb-cursor0" in lines["qt platform"]
+    assert output.splitlines()[-1].startswith("Some checks FAILED")  # the doctor itself ran to the end
+
+
+# --- verdicts on numbers that a test machine cannot be made to show ---------------------
+
+def test_clock_skew_over_two_minutes_is_a_warning():
+    assert clock_finding(1.0).status == PASS
+    assert clock_finding(-119.0).status == PASS
+    ahead = clock_finding(300.0)
+    assert ahead.status == WARN and "300 s ahead of the server" in ahead.detail and "NTP" in ahead.fix
+    assert "behind" in clock_finding(-600.0).detail
+
+
+def test_little_free_disk_is_a_warning(tmp_path):
+    assert disk_finding(5 * 1024**3, tmp_path).status == PASS
+    low = disk_finding(300 * 1024**2, tmp_path)
+    assert low.status == WARN and "0.3 GiB free" in low.detail
+    assert low.status != FAIL
