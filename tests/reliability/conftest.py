@@ -151,7 +151,7 @@ class Worker:
 
 @pytest.fixture
 def server_process(tmp_path):
-    """Factory of order API processes on a SQLite file; every one is killed at the end."""
+    """Factory of order API processes on a database URL; every one is killed at the end."""
     started: list[ServerProcess] = []
 
     def make(db_url: str) -> ServerProcess:
@@ -248,9 +248,11 @@ class PickingFloor:
 
 
 @pytest.fixture
-def picking_floor(tmp_path, server_process):
-    """Four one-line orders in one batch claimed by the picker, with endless quantities and stock."""
-    db_url = f"sqlite:///{tmp_path}/api.db"
+def picking_floor(db_url, server_process):
+    """Four one-line orders in one batch claimed by the picker, with endless quantities and stock.
+
+    The server runs on a SQLite file and, in a second run of each test, on PostgreSQL.
+    """
     db = Database(db_url)
     db.create_schema()
     scenario.build(db, batches=1, orders_per_batch=4)

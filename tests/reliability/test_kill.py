@@ -138,9 +138,8 @@ def test_kill_during_push(picking_floor, run_worker, tmp_path, rounds):
 
 @pytest.mark.parametrize("rounds, scale", [(20, 0.02), pytest.param(200, 0.1, marks=[
     pytest.mark.slow, pytest.mark.timeout(SLOW_TIMEOUT_S)])])
-def test_kill_during_initial_pull(tmp_path, server_process, run_worker, rounds, scale):
+def test_kill_during_initial_pull(tmp_path, db_url, server_process, run_worker, rounds, scale):
     limit = 50
-    db_url = f"sqlite:///{tmp_path}/api.db"
     db = Database(db_url)
     db.create_schema()
     load_rows(db, "bench", lambda: bench.build(utcnow(), scale=scale))
