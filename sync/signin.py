@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sync.api import Me, OrderApi, Tokens
 from sync.credentials import TokenVault
 from sync.store.database import SqliteFile
-from sync.store.schema import signin_verifiers
+from sync.store.schema import signin_verifiers, sync_state
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,11 @@ FREE_TRIES = 3
 FIRST_PAUSE = timedelta(seconds=30)
 LONGEST_PAUSE = timedelta(minutes=15)
 DEFAULT_VALID_DAYS = 7
+# How far the clock may step back (NTP corrections, a time zone set wrong and fixed) before
+# offline sign-in stops trusting it: the offline period is counted on this clock, so setting
+# it back would otherwise stretch the period for ever.
+CLOCK_SLACK = timedelta(minutes=10)
+_CLOCK_KEY = "clock_high_water"
 
 
 class SignInRefused(Exception):
@@ -72,6 +77,7 @@ class PinVerifiers:
                         "roles": list(me.roles)},
                "signed_in_online_at": self._clock().isoformat(), "failures": 0, "locked_until": None}
         with self._journal.write() as conn:
+            _note_clock(conn, self._clock())
             if badge:
                 # A badge handed on to someone else must find only its new holder.
                 conn.execute(update(signin_verifiers)
@@ -95,10 +101,17 @@ class PinVerifiers:
         key = signin_verifiers.c.username == username if username is not None else signin_verifiers.c.badge == badge
         with self._journal.read() as conn:
             row = conn.execute(select(signin_verifiers).where(key)).mappings().first()
+            latest = _clock_high_water(conn)
         if row is None:
             raise SignInRefused("not known on this workstation: sign in online once on this workstation first")
         now = self._clock()
-        age = now - datetime.fromisoformat(row["signed_in_online_at"])
+        if latest is not None and now < latest - CLOCK_SLACK:
+            log.warning("offline sign-in refused: the clock reads %s, but this workstation already saw %s",
+                        now.isoformat(), latest.isoformat())
+            raise SignInRefused("this workstation's clock is behind the time it was last used; connect to sign "
+                                "in, or have the clock set right")
+        # Counted from the latest time seen, so a clock set back a little does not add days either.
+        age = max(now, latest or now) - datetime.fromisoformat(row["signed_in_online_at"])
         if age > self.valid_for:
             raise SignInRefused(f"last online sign-in was {age.days} days ago; connect to sign in")
         self._refuse_while_paused(row["locked_until"], now)
@@ -111,6 +124,7 @@ class PinVerifiers:
             if current is None:
                 raise SignInRefused("not known on this workstation: sign in online once on this workstation first")
             self._refuse_while_paused(current.locked_until, now)
+            _note_clock(conn, now)
             failures = 0 if right else current.failures + 1
             pause = _pause_after(failures)
             conn.execute(update(signin_verifiers).where(signin_verifiers.c.username == row["username"])
@@ -143,6 +157,19 @@ class PinVerifiers:
         if wait > timedelta(0):
             raise SignInRefused(f"too many wrong PINs; try again in {_seconds(wait)} s",
                                 retry_after=wait.total_seconds())
+
+
+def _clock_high_water(conn) -> datetime | None:
+    """The latest time this workstation's clock has shown at a sign-in."""
+    value = conn.execute(select(sync_state.c.value).where(sync_state.c.key == _CLOCK_KEY)).scalar()
+    return datetime.fromisoformat(value) if value else None
+
+
+def _note_clock(conn, now: datetime) -> None:
+    latest = _clock_high_water(conn)
+    if latest is None or now > latest:
+        stmt = insert(sync_state).values(key=_CLOCK_KEY, value=now.isoformat())
+        conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value}))
 
 
 def _pause_after(failures: int) -> timedelta | None:

@@ -188,6 +188,22 @@ def test_offline_sign_in_ends_seven_days_after_the_last_online_one(build, clock)
         "last online sign-in was 7 days ago; connect to sign in")
 
 
+def test_a_clock_set_back_does_not_stretch_the_offline_period(build, clock):
+    build().signin.online(username="anna", pin=ANNA_PIN)
+    ws = build(reachable=False)
+    clock.advance(days=5)
+    assert ws.signin.offline(username="anna", pin=ANNA_PIN).username == "anna"  # seen: day 5
+    clock.advance(minutes=-5)  # a small correction is fine
+    assert ws.signin.offline(username="anna", pin=ANNA_PIN).username == "anna"
+    clock.advance(days=-4)  # someone sets the date back to get more offline days
+    assert str(refused(ws.signin.offline, username="anna", pin=ANNA_PIN)).startswith(
+        "this workstation's clock is behind the time it was last used")
+    clock.advance(days=4, hours=2, minutes=5)  # right again: the period still ends at day 7
+    assert ws.signin.offline(username="anna", pin=ANNA_PIN).username == "anna"
+    clock.advance(days=2)
+    assert "connect to sign in" in str(refused(ws.signin.offline, username="anna", pin=ANNA_PIN))
+
+
 def test_a_new_online_sign_in_renews_the_period(build, clock):
     ws = build()
     ws.signin.online(username="anna", pin=ANNA_PIN)
