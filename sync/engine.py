@@ -229,10 +229,9 @@ class SyncEngine:
                     self._outbox.record_failure(batch, str(exc))
                     self._failed(exc)
                     return False
-                rejected = self._outbox.record_results(batch, outcome.results, outcome.cursor)
                 # The puller may have stored this push's effects before the push began; left
-                # `acked`, the view would count them twice until some later page.
-                self._outbox.settle(self.cursor())
+                # `acked`, the view would count them twice until some later page: settle too.
+                rejected = self._outbox.record_results(batch, outcome.results, outcome.cursor, self.cursor())
             self._last_push_at = self._clock()
             self.connectivity.fire("call_ok")
             if rejected:

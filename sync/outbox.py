@@ -125,16 +125,20 @@ class Outbox:
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids))).all()
         return {r.id: _row_to_mutation(r) for r in rows}
 
-    def record_results(self, sent: list[Mutation], results: list, push_cursor: int | None) -> list[RejectedMutation]:
+    def record_results(self, sent: list[Mutation], results: list, push_cursor: int | None,
+                       replica_cursor: int | None = None) -> list[RejectedMutation]:
         """File the server's answer to a push; returns the newly rejected mutations.
 
         Applied mutations (and replays of applied ones) wait as `acked` for the pull that
-        reaches push_cursor; rejected ones leave the queue for the rejected list.
+        reaches push_cursor; rejected ones leave the queue for the rejected list. With
+        replica_cursor, what the replica already shows is settled in the same transaction.
+        Not synced to disk: if power loss undoes it, the push goes out again and the server
+        answers every mutation as a duplicate with its first outcome.
         """
         by_id = {m.id: m for m in sent}
         now = self._clock().isoformat()
         newly_rejected, acked = [], []
-        with self._store.journal.write() as conn:
+        with self._store.journal.write(synced=False) as conn:
             for r in results:
                 m = by_id[r.id]
                 outcome = r.original_status if r.status == "duplicate" and r.original_status else r.status
@@ -152,20 +156,20 @@ class Outbox:
                 # than the server took to apply it.
                 conn.exec_driver_sql("UPDATE outbox SET state = 'acked', ack_cursor = ?, last_error = NULL "
                                      "WHERE id = ?", acked)
+            if replica_cursor is not None:
+                _settle(conn, replica_cursor)
         return newly_rejected
 
     def record_failure(self, sent: list[Mutation], error: str) -> None:
         """Note a failed attempt on the mutations of a push (they stay pending)."""
-        with self._store.journal.write() as conn:
+        with self._store.journal.write(synced=False) as conn:
             conn.execute(update(outbox).where(outbox.c.id.in_([m.id for m in sent]))
                          .values(attempts=outbox.c.attempts + 1, last_error=error[:500]))
 
     def settle(self, conn_cursor: int) -> int:
         """Acked mutations whose effects a pull up to cursor has brought are done; returns how many."""
-        with self._store.journal.write() as conn:
-            return conn.execute(update(outbox).where(and_(outbox.c.state == "acked",
-                                                          outbox.c.ack_cursor <= conn_cursor))
-                                .values(state="done")).rowcount
+        with self._store.journal.write(synced=False) as conn:
+            return _settle(conn, conn_cursor)
 
     def counts(self) -> tuple[int, int, str | None]:
         """(pending, rejected and unresolved, `at` of the oldest pending)."""
@@ -192,11 +196,16 @@ class Outbox:
 
     def forget_settled(self, keep: int = 10_000) -> int:
         """Drop the oldest done mutations beyond `keep` (the audit log keeps the trail)."""
-        with self._store.journal.write() as conn:
+        with self._store.journal.write(synced=False) as conn:
             top = conn.execute(select(func.max(outbox.c.seq)).where(outbox.c.state == "done")).scalar()
             if top is None:
                 return 0
             return conn.execute(delete(outbox).where(outbox.c.state == "done", outbox.c.seq <= top - keep)).rowcount
+
+
+def _settle(conn: Connection, replica_cursor: int) -> int:
+    return conn.execute(update(outbox).where(and_(outbox.c.state == "acked", outbox.c.ack_cursor <= replica_cursor))
+                        .values(state="done")).rowcount
 
 
 def _state(conn: Connection, key: str) -> str | None:

@@ -59,10 +59,29 @@ class SqliteFile:
             conn.exec_driver_sql(begin)
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """The one write transaction at a time; committed when the block ends without error."""
-        with self._lock, self.writer.begin() as conn:
-            yield conn
+    def write(self, *, synced: bool = True) -> Iterator[Connection]:
+        """The one write transaction at a time; committed when the block ends without error.
+
+        synced=False is for bookkeeping that can be worked out again (filing a push's
+        answer, settling acknowledged actions): its commit skips the fsync of a durable
+        file, so a person's next action does not queue behind it. A crash never leaves the
+        file damaged either way; power loss may lose such a commit, never an earlier synced one.
+        """
+        with self._lock:
+            relaxed = self.durable and not synced
+            if relaxed:
+                self._synchronous("NORMAL")
+            try:
+                with self.writer.begin() as conn:
+                    yield conn
+            finally:
+                if relaxed:
+                    self._synchronous("FULL")
+
+    def _synchronous(self, level: str) -> None:
+        # Outside any transaction (SQLite ignores the change inside one), on the one writer connection.
+        with self.writer.connect() as conn:
+            conn.connection.driver_connection.execute(f"PRAGMA synchronous={level}")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

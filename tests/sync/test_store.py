@@ -27,6 +27,22 @@ def test_files_use_wal_and_the_journal_syncs_every_commit(tmp_path):
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
+def test_bookkeeping_commits_skip_the_sync_and_the_next_action_syncs_again(tmp_path):
+    store = LocalStore.open(tmp_path)
+    with store.journal.write(synced=False) as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: no fsync at commit
+        conn.exec_driver_sql("INSERT INTO sync_state (key, value) VALUES ('k', 'v')")
+    with store.journal.write() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL again
+    with pytest.raises(RuntimeError):
+        with store.journal.write(synced=False):
+            raise RuntimeError("a failed bookkeeping transaction")
+    with store.journal.write() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    with store.journal.read() as conn:
+        assert conn.exec_driver_sql("SELECT value FROM sync_state WHERE key = 'k'").scalar() == "v"
+
+
 def test_an_old_journal_is_copied_before_it_is_migrated(tmp_path):
     store = LocalStore.open(tmp_path)
     store.close()
