@@ -48,10 +48,9 @@ def openapi_document() -> dict:
 
 
 def serve_forever(args) -> int:
-    import uvicorn
-
     from order_api.app import create_app
     from order_api.seed import load_seed
+    from order_api.server import serve
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     signing_key = os.environ.get("FLOORHAND_API_SIGNING_KEY")
@@ -69,7 +68,7 @@ def serve_forever(args) -> int:
         loaded = load_seed(app.state.ctx.db, args.seed)
         print(f"floorhand-api: seed {args.seed}: {loaded}", file=sys.stderr)
     threading.Thread(target=_purge_hourly, args=(app.state.ctx.db, settings), name="retention", daemon=True).start()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    serve(app, args.host, args.port, args.log_level.lower())
     return 0
 
 

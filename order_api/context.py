@@ -21,6 +21,12 @@ class ChangeNotifier:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self.closed = False
+
+    def close(self) -> None:
+        """The server is stopping: long polls answer now instead of holding the shutdown up."""
+        self.closed = True
+        self.notify()
 
     def notify(self) -> None:
         with self._lock:

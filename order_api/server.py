@@ -1,4 +1,4 @@
-"""Run the API with uvicorn in a background thread: for tests, benchmarks and the demo."""
+"""Run the API with uvicorn: in a background thread for tests, benchmarks and the demo, or in the foreground."""
 
 import socket
 import threading
@@ -26,6 +26,7 @@ class RunningServer:
     thread: threading.Thread
 
     def stop(self) -> None:
+        self.app.state.ctx.notifier.close()
         self.server.should_exit = True
         self.thread.join(timeout=15)
         self.app.state.ctx.db.dispose()
@@ -56,3 +57,17 @@ def start_in_thread(settings: ServerSettings, host: str = "127.0.0.1", port: int
     if not server.started:
         raise RuntimeError(f"the order API did not start on {url}")
     return RunningServer(url, app, server, thread)
+
+
+class _StoppingServer(uvicorn.Server):
+    """uvicorn that answers the open long polls as soon as it is asked to stop (SIGTERM, Ctrl+C)."""
+
+    def handle_exit(self, sig, frame) -> None:
+        self.config.app.state.ctx.notifier.close()
+        super().handle_exit(sig, frame)
+
+
+def serve(app, host: str, port: int, log_level: str) -> None:
+    """Serve in the foreground until a signal; a stop does not wait for long polls to run out."""
+    _StoppingServer(uvicorn.Config(app, host=host, port=port, log_level=log_level)).run()
+

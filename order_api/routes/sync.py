@@ -35,7 +35,7 @@ async def pull(
         while True:
             page = await run_in_threadpool(_read_page, ctx, audiences, cursor, limit)
             remaining = deadline - time.monotonic()
-            if page.count or page.reset or remaining <= 0:
+            if page.count or page.reset or remaining <= 0 or ctx.notifier.closed:
                 return Response(page.body, media_type="application/json")
             await changed.wait_for(remaining)
 

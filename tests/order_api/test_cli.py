@@ -1,7 +1,9 @@
 """`floorhand-api serve --seed demo` as a real process answers the contract end to end."""
 
 import json
+import signal
 import subprocess
+import threading
 import sys
 import time
 import uuid
@@ -14,7 +16,12 @@ from order_api.server import free_port
 
 
 @pytest.fixture
-def demo_server(tmp_path):
+def demo_server(demo_server_process):
+    yield demo_server_process[1]
+
+
+@pytest.fixture
+def demo_server_process(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "order_api.cli", "serve", "--seed", "demo", "--db", f"sqlite:///{tmp_path}/demo.db",
@@ -31,7 +38,7 @@ def demo_server(tmp_path):
             assert proc.poll() is None, proc.stdout.read()
             assert time.monotonic() < deadline, "the demo server did not start"
             time.sleep(0.2)
-    yield url
+    yield proc, url
     proc.terminate()
     proc.wait(30)
 
@@ -81,3 +88,26 @@ def test_demo_server_picks_packs_and_syncs(demo_server):
         if not page["has_more"]:
             break
     assert rows > 500
+
+
+def test_sigterm_answers_open_long_polls_and_the_server_exits(demo_server_process):
+    proc, url = demo_server_process
+
+    office = _sign_in(url, "sam", "4444", "cli-office")
+    cursor = 0
+    while True:
+        page = office.get("/v1/sync/pull", params={"cursor": cursor, "limit": 5000}).json()
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            break
+    answer: dict = {}
+    poller = threading.Thread(target=lambda: answer.setdefault(
+        "page", office.get("/v1/sync/pull", params={"cursor": cursor, "wait": 30}).json()))
+    poller.start()
+    time.sleep(0.3)  # the poll is waiting on the server by now
+    proc.terminate()
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert proc.wait(20) in (0, -signal.SIGTERM)
+    poller.join(5)
+    assert answer.get("page") == {"changes": [], "cursor": cursor, "has_more": False, "reset": False}
+

@@ -103,6 +103,23 @@ def test_long_poll_returns_when_a_change_commits(api, warehouse, staff):
     assert answer["elapsed"] < 25
 
 
+def test_a_stopping_server_answers_its_open_long_polls_at_once(api, warehouse, staff):
+    sam = staff["sam"]
+    _, cursor = sam.pull_all()
+    answer: dict = {}
+
+    def poll():
+        answer["page"] = sam.http.get("/v1/sync/pull", params={"cursor": cursor, "wait": 30}).json()
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.3)  # the poll is waiting on the server by now
+    api.server.stop()  # waits at most 15 s for the server thread
+    poller.join(5)
+    # Answered (not cut off) with nothing new, long before the 30 s wait would have ended.
+    assert answer.get("page") == {"changes": [], "cursor": cursor, "has_more": False, "reset": False}
+
+
 def test_long_poll_with_nothing_new_answers_empty_after_the_wait(api, warehouse, staff):
     _, cursor = staff["chloe"].pull_all()
     page = staff["chloe"].http.get("/v1/sync/pull", params={"cursor": cursor, "wait": 0.2}).json()
