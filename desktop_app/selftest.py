@@ -30,7 +30,6 @@ from PySide6.QtWidgets import QApplication
 from desktop_app.app import FloorhandApp, build
 from desktop_app.demo import DemoUnavailable, DemoWarehouse, start_demo
 from desktop_app.settings import Settings
-from sync.engine import EngineOptions
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +40,6 @@ POLL_MS = 25
 PICKER_BADGE, PICKER_PIN = "U0001", "1111"  # anna, the demo picker
 SUPERVISOR, SUPERVISOR_PIN = "sam", "4444"
 FIRST_FREE_TOTE = 21
-# Stopping the demo server waits for a long poll in flight to end on the server: short polls
-# let the process exit within seconds of the verdict instead of up to 20 s later.
-SHORT_POLLS = EngineOptions(long_poll_s=2.0)
 _SUFFIX_KEYS = {"enter": "\r", "tab": "\t", "none": ""}
 _SPECIAL_KEYS = {"\r": Qt.Key.Key_Return, "\t": Qt.Key.Key_Tab}
 
@@ -373,7 +369,7 @@ def _run(overrides: dict[str, object], out: Callable[[str], None]) -> int:
     started = time.monotonic()
     try:
         app = build(settings, server_url=demo.url, data_dir=demo.client_dir, keyring="none", demo=demo,
-                    sound_folder=Path(demo.folder, "sounds"), options=SHORT_POLLS)
+                    sound_folder=Path(demo.folder, "sounds"))
     except Exception as exc:  # any failure to build is this step's result, told with its reason
         out(f"[FAIL] build the app: {type(exc).__name__}: {exc}")
         demo.stop()
