@@ -50,9 +50,8 @@ class ClientCore:
         return cls(store, outbox, LocalView(store, outbox), api, signin, engine)
 
     def close(self) -> None:
-        # A pusher between batches stops at once; a long poll in flight is ended by closing
-        # the API client, so quitting never waits for the poll's 20 s.
-        self.engine.stop(timeout=0.5)
-        self.api.close()
+        # A pusher between batches stops at once, one in a push within the timeout; a pull
+        # worker on a long poll is left to end by itself and stores nothing more.
         self.engine.stop(timeout=5.0)
+        self.api.close()
         self.store.close()

@@ -71,6 +71,8 @@ class SyncEngine:
         self._pull_wanted = threading.Event()
         self._signed_in = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._polling = threading.Lock()  # guards _long_polling against stop()
+        self._long_polling = False  # the pull worker waits on a long poll and holds nothing
         self._last_push_at: datetime | None = None
         self._last_pull_at: datetime | None = None
         self._last_error: str | None = None
@@ -145,12 +147,20 @@ class SyncEngine:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the workers to stop and wait up to timeout for each (a long poll may hold one longer)."""
-        self._stop.set()
+        """Ask the workers to stop and wait up to timeout for each.
+
+        A pull worker waiting on a long poll is not waited for: a blocking read cannot be
+        interrupted, and the worker stores nothing once it is stopped (it ends when the
+        poll returns), so quitting never waits for the poll's 20 s.
+        """
+        with self._polling:
+            self._stop.set()
+            polling = self._long_polling
         for event in (self._push_wanted, self._pull_wanted, self._signed_in):
             event.set()
         for thread in self._threads:
-            thread.join(timeout)
+            if not (polling and thread.name == "sync-pull"):
+                thread.join(timeout)
 
     def kick(self) -> None:
         """Retry now (the network came back, the user pressed sync)."""
@@ -252,7 +262,10 @@ class SyncEngine:
                 self._signed_in.clear()
                 continue
             wait = 0.0 if self._catching_up else self.options.long_poll_s
-            if self._pull(wait=wait, until_caught_up=self._catching_up):
+            succeeded = self._pull(wait=wait, until_caught_up=self._catching_up)
+            if self._stop.is_set():
+                return
+            if succeeded:
                 failures = 0
                 if not self._catching_up and self.status().pending == 0:
                     self.connectivity.fire("caught_up")
@@ -278,8 +291,7 @@ class SyncEngine:
                 try:
                     if coming is None:
                         asked_from = self.cursor()
-                    page = (coming.result() if coming is not None
-                            else self._api.pull(asked_from, self.options.pull_limit, wait))
+                    page = coming.result() if coming is not None else self._long_poll(asked_from, wait)
                 except ApiError as exc:
                     if not self._stop.is_set():  # a poll cut short by stopping is no failure
                         self._failed(exc)
@@ -290,6 +302,8 @@ class SyncEngine:
                     if self._stop.is_set():
                         return False
                     raise
+                if page is None or self._stop.is_set():
+                    return False  # stopped: nothing more is stored
                 coming = None
                 self.connectivity.fire("call_ok")
                 self._last_pull_at = self._clock()
@@ -326,6 +340,18 @@ class SyncEngine:
                 if not more:
                     return True
                 wait = 0
+
+    def _long_poll(self, cursor: int, wait: float) -> PullPage | None:
+        """api.pull, marked while it waits so that stop() need not; None when already stopping."""
+        with self._polling:
+            if self._stop.is_set():
+                return None
+            self._long_polling = wait > 0
+        try:
+            return self._api.pull(cursor, self.options.pull_limit, wait)
+        finally:
+            with self._polling:
+                self._long_polling = False
 
     # --- failures ------------------------------------------------------------------
 

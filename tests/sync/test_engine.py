@@ -191,3 +191,26 @@ def test_a_page_with_a_row_that_does_not_fit_stores_nothing_and_says_why(open_co
     assert core.engine.cursor() == 0 and core.view.row("pick_task", 4) is None
     status = core.engine.pull_now()  # the server sends a good page again
     assert core.engine.cursor() == 10 and core.view.row("pick_task", 4)["route_key"] == "A"
+
+
+def test_stopping_does_not_wait_for_a_long_poll_and_nothing_is_stored_after(server, open_core):
+    import time
+
+    core = _signed_in(server, open_core, user="sam", options=EngineOptions(long_poll_s=25.0))
+    core.engine.start()
+    core.engine.wait_for(lambda s: s.state is SyncState.IDLE, 30)
+    deadline = time.monotonic() + 10
+    while not core.engine._long_polling:  # the pull worker is waiting on the server now
+        assert time.monotonic() < deadline, "the engine never started a long poll"
+        time.sleep(0.01)
+    cursor = core.engine.cursor()
+    puller = next(t for t in core.engine._threads if t.name == "sync-pull")
+    core.engine.stop()
+    assert puller.is_alive(), "stop() waited for the long poll"
+    # News on the server answers the poll; the stopped worker must store none of it.
+    sam = server.sign_in("sam", pin="1111", device_id="office")
+    order_id = server.warehouse.orders[0]
+    assert sam.http.post(f"/v1/orders/{order_id}/cancel").status_code == 200
+    puller.join(30)
+    assert not puller.is_alive()
+    assert core.engine.cursor() == cursor and core.view.row("order", order_id)["status"] != "cancelled"
