@@ -44,7 +44,7 @@ class SyncStatus:
 class EngineOptions:
     """Tuning of the engine; the defaults are the ones the benchmarks chose."""
 
-    push_batch: int = 250
+    push_batch: int = 500  # a push of 500 picks holds the server's writer about 0.2 s (docs/benchmarks.md)
     pull_limit: int = 5000
     long_poll_s: float = 20.0
     stuck_after_s: float = 600.0
