@@ -11,12 +11,24 @@ DEMO_PORT ?= 8080
 
 # Qt's xcb/offscreen platform plugins, QtMultimedia (libpulse0), a virtual screen and
 # keyboard for the end-to-end tests (xvfb, xdotool), and the server tests' PostgreSQL.
+# The bundle: PyInstaller reads shared libraries with objdump (binutils) and strips them;
+# QtNetwork needs libgssapi-krb5-2, the Wayland platform plugin libwayland-*; dpkg-deb builds the .deb;
+# a PulseAudio server with a null sink (pulseaudio, parec) hears the bundle's scan sounds.
 DEBIAN_PACKAGES := libegl1 libgl1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxkbcommon0 \
 	libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
 	libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libpulse0 xvfb xauth xdotool \
-	postgresql
+	postgresql binutils libgssapi-krb5-2 libwayland-client0 libwayland-cursor0 libwayland-egl1 dpkg \
+	pulseaudio pulseaudio-utils
 
-.PHONY: demo serve-demo test bench screenshots lock system-deps venv openapi clean
+.PHONY: demo serve-demo test bench screenshots lock system-deps venv openapi clean bundle deb
+
+VERSION := $(shell sed -n 's/^VERSION = "\(.*\)"/\1/p' desktop_app/version.py)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+BUNDLE := dist/floorhand
+DEB ?= dist/floorhand_$(VERSION)_$(DEB_ARCH).deb
+DEB_COMPRESSION ?= xz
+BUNDLE_INPUTS := $(shell find desktop_app sync scanners order_api -name '*.py' -o -name '*.mako' 2>/dev/null) \
+	packaging/floorhand.spec requirements.lock
 
 demo: venv
 	$(BIN)/floorhand --demo
@@ -72,6 +84,19 @@ define apt_install
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1) >/dev/null
 endef
+
+# The PyInstaller onedir bundle in dist/floorhand/, built from the locked dependencies in .venv;
+# rebuilt only when the code, the spec or the lock changed.
+bundle: venv $(BUNDLE)/floorhand
+
+$(BUNDLE)/floorhand: $(STAMP) $(BUNDLE_INPUTS)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/floorhand.spec
+	touch $@
+
+# The Debian package of the bundle (/opt/floorhand, /usr/bin/floorhand); see docs/deployment.md.
+deb: bundle
+	DEB_COMPRESSION=$(DEB_COMPRESSION) packaging/linux/build-deb.sh $(BUNDLE) $(VERSION) $(DEB)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info
