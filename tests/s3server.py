@@ -8,6 +8,7 @@ start-up is awaited by reading rclone's own "Starting s3 server on [URL]" line, 
 signed request proves it answers.
 """
 
+import http.client
 import os
 import re
 import secrets
@@ -18,8 +19,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -131,3 +134,73 @@ def running_s3_server(root: Path) -> Iterator[S3Server]:
         yield server
     finally:
         server.stop()
+
+
+class StoreProxy:
+    """A loopback HTTP proxy in front of the S3 server that can answer some requests itself.
+
+    Point the order API's blob store at proxy.endpoint: presigned URLs then name the proxy,
+    whose Host header it forwards untouched, so the S3 server still verifies the signatures.
+    `refuse(method, path)` returns (status, body) to answer a request without forwarding it,
+    or None to forward it. `requests` counts every request seen, by method.
+    """
+
+    def __init__(self, upstream: str, refuse=None) -> None:
+        target = urlsplit(upstream)
+        proxy = self
+        self.requests: dict[str, int] = {}
+        self.refused: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self._refuse = refuse
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # the test output stays readable
+                pass
+
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with proxy._lock:
+                    proxy.requests[self.command] = proxy.requests.get(self.command, 0) + 1
+                    answer = proxy._refuse(self.command, self.path) if proxy._refuse else None
+                    if answer is not None:
+                        proxy.refused.append((self.command, self.path))
+                if answer is not None:
+                    status, text = answer
+                    payload = text.encode()
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                upstream_conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                    upstream_conn.request(self.command, self.path, body=body, headers=headers)
+                    reply = upstream_conn.getresponse()
+                    data = reply.read()
+                    self.send_response(reply.status, reply.reason)
+                    for key, value in reply.getheaders():
+                        if key.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
+                            self.send_header(key, value)
+                    length = reply.getheader("Content-Length") if self.command == "HEAD" else None
+                    self.send_header("Content-Length", length or str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    upstream_conn.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="store-proxy", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

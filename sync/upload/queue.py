@@ -5,7 +5,10 @@ workstation rebooted at any moment, so everything a transfer needs to resume liv
 the file as it was when queued (size, mtime), the server's upload session and the parts
 that reached it. Each change of state is one journal transaction (ARCHITECTURE.md §3).
 This module knows nothing of the network: where the server must be told something (an
-upload to abort), the upload id is handed back to the caller.
+upload to abort), the upload id is handed back to the caller. The upload id of a file taken
+off the queue (cancelled, failed for good, vanished) is kept until the caller reports the
+server aborted it (forget_orphan), so an abort that could not reach the server is tried
+again by the next run instead of leaving the parts on the server.
 """
 
 from collections.abc import Callable, Iterable
@@ -117,7 +120,7 @@ class UploadQueue:
                 try:
                     st = Path(row.path).stat()
                 except (FileNotFoundError, NotADirectoryError):
-                    found.orphaned_sessions.extend(_drop_session(conn, row.id))
+                    _orphan_session(conn, row.id)
                     _set(conn, row.id, state="missing", last_error=f"file vanished: {row.path}")
                     found.vanished.append(row.id)
                     continue
@@ -130,6 +133,9 @@ class UploadQueue:
                 _set(conn, row.id, state="queued", size=st.st_size, mtime_ns=st.st_mtime_ns,
                      last_error="changed since it was queued; starting over")
                 found.restarted.append(row.id)
+            # Sessions of files cancelled, failed for good or vanished, this time or in an
+            # earlier run whose abort did not reach the server.
+            found.orphaned_sessions.extend(_orphans(conn))
         return found
 
     def pending(self) -> list[QueuedFile]:
@@ -154,9 +160,34 @@ class UploadQueue:
             _set(conn, file_id, state="uploading")
 
     def session(self, file_id: int) -> UploadSession | None:
+        """The server upload of a file still to upload; None for a file without one or off the queue."""
         with self._store.journal.read() as conn:
-            row = conn.execute(select(upload_sessions).where(upload_sessions.c.file_id == file_id)).first()
+            row = conn.execute(select(upload_sessions)
+                               .join(upload_files, upload_files.c.id == upload_sessions.c.file_id)
+                               .where(upload_sessions.c.file_id == file_id, upload_files.c.state.in_(ACTIVE))).first()
         return None if row is None else UploadSession(row.upload_id, row.part_size, row.part_count, row.created_at)
+
+    def orphaned_sessions(self) -> list[str]:
+        """Upload ids of files off the queue (cancelled, failed, vanished) not yet aborted on the server."""
+        with self._store.journal.read() as conn:
+            return _orphans(conn)
+
+    def forget_orphan(self, upload_id: str) -> None:
+        """The server aborted (or no longer knows) an orphaned upload: stop remembering it."""
+        with self._store.journal.write() as conn:
+            conn.execute(delete(upload_sessions).where(
+                upload_sessions.c.upload_id == upload_id,
+                upload_sessions.c.file_id.in_(select(upload_files.c.id).where(upload_files.c.state.not_in(ACTIVE)))))
+
+    def restart(self, file_id: int, reason: str) -> str | None:
+        """Start a file over from part 1 (its server upload is gone); returns the old upload id, if any."""
+        with self._store.journal.write() as conn:
+            state = _file(conn, file_id).state
+            if state not in ACTIVE:
+                raise ValueError(f"Upload {file_id} is {state}; only a file still to upload can start over.")
+            dropped = next(iter(_drop_session(conn, file_id)), None)
+            _set(conn, file_id, state="queued", last_error=reason[:MAX_ERROR])
+        return dropped
 
     def record_part(self, file_id: int, number: int, size: int, etag: str) -> None:
         """Note that the server took a part; recording the same part again is harmless."""
@@ -197,25 +228,29 @@ class UploadQueue:
         """Count a failed attempt; a permanent one ends the file as failed.
 
         A transient failure keeps the state and the session so the next attempt resumes.
-        A permanent one drops the session locally and returns its upload id, which the
-        caller aborts on the server (otherwise its parts would occupy storage there).
+        A permanent one forgets the parts and returns the upload id, which the caller aborts
+        on the server (otherwise its parts would occupy storage there) and then hands to
+        forget_orphan(); until then the next reconcile() returns it again.
         """
         with self._store.journal.write() as conn:
             _file(conn, file_id)
             values = {"attempts": upload_files.c.attempts + 1, "last_error": error[:MAX_ERROR]}
             orphaned = None
             if permanent:
-                orphaned = next(iter(_drop_session(conn, file_id)), None)
+                orphaned = _orphan_session(conn, file_id)
                 values["state"] = "failed"
             _set(conn, file_id, **values)
         return orphaned
 
     def cancel(self, file_id: int) -> str | None:
-        """Take a file off the queue; returns the upload id to abort on the server, if any."""
+        """Take a file off the queue; returns the upload id to abort on the server, if any.
+
+        The id is returned until forget_orphan() is told the server aborted it.
+        """
         with self._store.journal.write() as conn:
             if _file(conn, file_id).state == "done":
                 raise ValueError(f"Upload {file_id} is already done; it cannot be cancelled.")
-            orphaned = next(iter(_drop_session(conn, file_id)), None)
+            orphaned = _orphan_session(conn, file_id)
             _set(conn, file_id, state="cancelled")
         return orphaned
 
@@ -270,6 +305,19 @@ def _set(conn: Connection, file_id: int, **values) -> None:
 def _put_part(conn: Connection, file_id: int, number: int, size: int, etag: str) -> None:
     conn.execute(insert(upload_parts).prefix_with("OR REPLACE")
                  .values(file_id=file_id, number=number, size=size, etag=etag))
+
+
+def _orphan_session(conn: Connection, file_id: int) -> str | None:
+    """Forget a file's parts but keep its upload id until the server has aborted it."""
+    conn.execute(delete(upload_parts).where(upload_parts.c.file_id == file_id))
+    return conn.execute(select(upload_sessions.c.upload_id).where(upload_sessions.c.file_id == file_id)).scalar()
+
+
+def _orphans(conn: Connection) -> list[str]:
+    return list(conn.execute(select(upload_sessions.c.upload_id)
+                             .join(upload_files, upload_files.c.id == upload_sessions.c.file_id)
+                             .where(upload_files.c.state.not_in(ACTIVE)).order_by(upload_sessions.c.file_id))
+                .scalars())
 
 
 def _drop_session(conn: Connection, file_id: int) -> list[str]:

@@ -1,5 +1,8 @@
 """Fixtures of the client-core tests: the real reference API on loopback and a client data folder."""
 
+import threading
+import time
+
 import pytest
 
 from sync.client import ClientCore
@@ -45,3 +48,60 @@ def studio_server(tmp_path):
     h.add_user("chloe", "photographer", pin="1111")
     yield h
     h.stop()
+
+
+class StoreTally:
+    """Counts what the fs store receives: bytes written and parts stored, by part number."""
+
+    def __init__(self, blobs) -> None:
+        self._lock = threading.Lock()
+        self.bytes = 0
+        self.started: list[int] = []
+        self.stored: list[int] = []
+        make_writer = blobs.part_writer
+        tally = self
+
+        class Counted:
+            def __init__(self, writer) -> None:
+                self._writer = writer
+
+            def write(self, data: bytes) -> None:
+                with tally._lock:
+                    tally.bytes += len(data)
+                self._writer.write(data)
+
+            def commit(self, expected_md5):
+                part = self._writer.commit(expected_md5)
+                with tally._lock:
+                    tally.stored.append(part.number)
+                return part
+
+            def discard(self) -> None:
+                self._writer.discard()
+
+        def counted_writer(upload_id: str, number: int, expected_size: int):
+            writer = make_writer(upload_id, number, expected_size)
+            with tally._lock:
+                tally.started.append(number)
+            return Counted(writer)
+
+        blobs.part_writer = counted_writer
+
+    def reset(self) -> None:
+        with self._lock:
+            self.bytes, self.started, self.stored = 0, [], []
+
+
+@pytest.fixture
+def store_tally(studio_server):
+    """What the studio server's fs store receives from now on."""
+    return StoreTally(studio_server.ctx.blobs)
+
+
+def wait_until(condition, what: str, timeout: float = 30.0) -> None:
+    """Wait for a condition with a deadline; the polling interval is not a timing assumption."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        threading.Event().wait(0.02)

@@ -116,7 +116,11 @@ def test_reconcile_after_a_restart_resumes_restarts_and_finds_vanished_files(tmp
         assert queue.session(f_deleted.id) is None and queue.stored_parts(f_deleted.id) == {}
 
         assert [f.id for f in queue.pending()] == [f_same.id, f_edited.id]
-        assert queue.reconcile().resumed == [f_same.id, f_edited.id]
+        again = queue.reconcile()
+        assert again.resumed == [f_same.id, f_edited.id]
+        assert again.orphaned_sessions == ["up-deleted"]  # until the server has aborted it
+        queue.forget_orphan("up-deleted")
+        assert queue.reconcile().orphaned_sessions == []
     finally:
         store.close()
 
@@ -166,8 +170,15 @@ def test_finish_fail_and_cancel(store, tmp_path):
 
     assert queue.cancel(dropped.id) == f"up-{dropped.id}"
     assert queue.get(dropped.id).state == "cancelled"
-    assert queue.stored_parts(dropped.id) == {}
+    assert queue.stored_parts(dropped.id) == {} and queue.session(dropped.id) is None
+    # Until the server has aborted them, the uploads of files off the queue are remembered.
+    assert queue.orphaned_sessions() == [f"up-{broken.id}", f"up-{dropped.id}"]
+    assert queue.cancel(dropped.id) == f"up-{dropped.id}"
+    queue.forget_orphan(f"up-{dropped.id}")
+    queue.forget_orphan(f"up-{retried.id}")  # an upload still in use is never forgotten
     assert queue.cancel(dropped.id) is None
+    assert queue.orphaned_sessions() == [f"up-{broken.id}"]
+    assert queue.session(retried.id).upload_id == f"up-{retried.id}"
 
     with pytest.raises(ValueError, match="already done"):
         queue.cancel(done.id)
@@ -175,6 +186,24 @@ def test_finish_fail_and_cancel(store, tmp_path):
         queue.start_session(done.id, "up-again", 4, 2)
     assert [f.id for f in queue.pending()] == [retried.id]
     assert queue.counts() == {"queued": 0, "uploading": 1, "done": 1, "failed": 1, "missing": 0, "cancelled": 1}
+
+
+def test_a_file_whose_server_upload_is_gone_starts_over(store, tmp_path):
+    queue = UploadQueue(store, clock)
+    f = queue.add([photo(tmp_path, "a.jpg")], by_name)[0]
+    queue.start_session(f.id, "up-1", 4, 3)
+    queue.record_part(f.id, 1, 4, "e1")
+
+    assert queue.restart(f.id, "the server no longer holds the upload") == "up-1"
+
+    now = queue.get(f.id)
+    assert (now.state, now.last_error) == ("queued", "the server no longer holds the upload")
+    assert queue.session(f.id) is None and queue.stored_parts(f.id) == {} and queue.orphaned_sessions() == []
+    queue.start_session(f.id, "up-2", 4, 3)
+    assert queue.session(f.id).upload_id == "up-2"
+    queue.cancel(f.id)
+    with pytest.raises(ValueError, match="only a file still to upload"):
+        queue.restart(f.id, "again")
 
 
 def test_an_unknown_file_is_a_clear_error(store):
