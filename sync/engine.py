@@ -262,7 +262,7 @@ class SyncEngine:
                 self._signed_in.clear()
                 continue
             wait = 0.0 if self._catching_up else self.options.long_poll_s
-            succeeded = self._pull(wait=wait, until_caught_up=self._catching_up)
+            succeeded = self._pull(wait=wait, until_caught_up=self._catching_up, worker=True)
             if self._stop.is_set():
                 return
             if succeeded:
@@ -277,12 +277,14 @@ class SyncEngine:
             if self.connectivity.state is SyncState.ERROR:
                 self.connectivity.fire("retry")
 
-    def _pull(self, wait: float, until_caught_up: bool) -> bool:
+    def _pull(self, wait: float, until_caught_up: bool, worker: bool = False) -> bool:
         """One pull (or, with until_caught_up, pulls until has_more is false); False on failure.
 
         While a page is stored, the next one is already requested: the server reads page
         n+1 while this process decodes and stores page n, instead of each waiting for the
-        other ("Client core" in docs/benchmarks.md).
+        other ("Client core" in docs/benchmarks.md). `worker`: called by the pull worker,
+        which stops storing once stop() was called; pull_now() and sync_once() still work
+        on a stopped engine.
         """
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull-ahead") as ahead:
             coming: Future[PullPage] | None = None
@@ -291,7 +293,9 @@ class SyncEngine:
                 try:
                     if coming is None:
                         asked_from = self.cursor()
-                    page = coming.result() if coming is not None else self._long_poll(asked_from, wait)
+                    page = (coming.result() if coming is not None
+                            else self._long_poll(asked_from, wait) if worker
+                            else self._api.pull(asked_from, self.options.pull_limit, wait))
                 except ApiError as exc:
                     if not self._stop.is_set():  # a poll cut short by stopping is no failure
                         self._failed(exc)
@@ -302,8 +306,8 @@ class SyncEngine:
                     if self._stop.is_set():
                         return False
                     raise
-                if page is None or self._stop.is_set():
-                    return False  # stopped: nothing more is stored
+                if worker and (page is None or self._stop.is_set()):
+                    return False  # the worker was stopped: it stores nothing more
                 coming = None
                 self.connectivity.fire("call_ok")
                 self._last_pull_at = self._clock()
