@@ -8,7 +8,6 @@ creates a database, nor stores a secret.
 
 import os
 import shutil
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,7 +25,8 @@ from desktop_app.settings import Settings
 from desktop_app.version import VERSION
 from sync.client import default_data_dir
 from sync.credentials import NO_KEYRING, probe_keyring
-from sync.store.database import JOURNAL_FILE, REPLICA_FILE
+from sync.api import http_date
+from sync.store.database import JOURNAL_FILE, REPLICA_FILE, integrity_problem
 
 PASS, WARN, FAIL, INFO = "PASS", "WARN", "FAIL", "INFO"
 # Offline sign-in trusts the device clock for how long a PIN stays valid (setting offline_days).
@@ -133,7 +132,7 @@ def check_server(settings: Settings) -> tuple[Finding, ServerAnswer | None]:
     except httpx.HTTPError as exc:  # an unsupported scheme or a malformed URL
         return Finding(FAIL, "server", f"server_url {url!r} cannot be used ({_reason(exc)})",
                        "set server_url to the API's base URL, e.g. https://orders.example.com"), None
-    answer = ServerAnswer(_http_date(response.headers.get("Date")), datetime.now(timezone.utc))
+    answer = ServerAnswer(http_date(response.headers.get("Date")), datetime.now(timezone.utc))
     if not _order_api_error(response):
         return Finding(FAIL, "server", f"{url} answered HTTP {response.status_code}, not like the order API",
                        "set server_url to the order API's base URL (without /v1)"), answer
@@ -177,16 +176,6 @@ def _loopback(url: str) -> bool:
 
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def check_clock(answer: ServerAnswer | None) -> Finding:
@@ -277,18 +266,6 @@ def check_database(data_dir: Path) -> Finding:
                        "nothing to do: the app sets it aside and downloads it again at the next start")
     present = [path.name for path in (journal, replica) if path.exists()]
     return Finding(PASS, "local database", f"{' and '.join(present)} in {data_dir} pass SQLite's quick_check")
-
-
-def integrity_problem(path: Path) -> str | None:
-    """None when the file is absent or passes SQLite's quick_check; else what is wrong. Opens it read-only."""
-    if not path.exists():
-        return None
-    try:
-        with sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=10) as conn:
-            rows = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
-    except sqlite3.DatabaseError as exc:
-        return str(exc)
-    return None if rows == ["ok"] else "; ".join(rows)
 
 
 # --- scanners and Qt -------------------------------------------------------------------

@@ -304,7 +304,7 @@ class OrderApi:
                 if self._closed:
                     raise Offline("The order API client was closed.") from exc
                 raise ApiError(f"Cannot send {method} {path}: {_reason(exc)}") from exc
-            self._server_date = _http_date(response.headers.get("Date")) or self._server_date
+            self._server_date = http_date(response.headers.get("Date")) or self._server_date
             status = response.status_code
             if status < 500 and not (status == 429 and retry_429):
                 return response
@@ -361,7 +361,8 @@ def _untrusted_certificate(exc: BaseException) -> bool:
     return False
 
 
-def _http_date(value: str | None) -> datetime | None:
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP Date header as an aware datetime; None when absent or unreadable."""
     if not value:
         return None
     try:

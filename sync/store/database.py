@@ -109,12 +109,12 @@ class LocalStore:
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         journal_path, replica_path = data_dir / JOURNAL_FILE, data_dir / REPLICA_FILE
-        problem = _integrity_problem(journal_path)
+        problem = integrity_problem(journal_path)
         if problem:
             raise StoreDamaged(
                 f"The local journal {journal_path} is damaged ({problem}). It holds actions not yet sent to "
                 f"the server, so it was left untouched: copy the folder {data_dir} for support before removing it.")
-        rebuilt = _integrity_problem(replica_path)
+        rebuilt = integrity_problem(replica_path)
         if rebuilt:
             _set_aside(replica_path)
             log.warning("local cache %s was damaged (%s); it is rebuilt from the server", replica_path, rebuilt)
@@ -129,12 +129,13 @@ class LocalStore:
         self.replica.dispose()
 
 
-def _integrity_problem(path: Path) -> str | None:
-    """None when the file is absent or passes SQLite's quick_check; else what is wrong."""
+def integrity_problem(path: Path) -> str | None:
+    """None when the file is absent or passes SQLite's quick_check; else what is wrong. Opens it read-only."""
     if not path.exists():
         return None
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as conn:
+        # as_uri() escapes what a file: URI must not hold raw (%, #, ? in folder names).
+        with sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30) as conn:
             rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
     except sqlite3.DatabaseError as exc:
         return str(exc)
