@@ -42,9 +42,14 @@ serve-demo: venv
 test: venv
 	$(BIN)/python -m pytest
 
-bench: venv
+# Every benchmark of docs/benchmarks.md (about half an hour; the upload one writes 7.2 GB of test files).
+bench: venv bundle
 	$(BIN)/python -m benchmarks.server_sync
+	$(BIN)/python -m benchmarks.server_push
 	$(BIN)/python -m benchmarks.client_sync
+	$(BIN)/python -m benchmarks.scan_latency
+	$(BIN)/python -m benchmarks.upload --rounds 3
+	$(BIN)/python -m benchmarks.bundle
 
 # The README's pictures: the real app on the demo warehouse, rendered offscreen into docs/screenshots/.
 screenshots: venv
