@@ -263,3 +263,38 @@ def test_after_a_mixed_push_the_feed_shows_exactly_what_the_database_holds(api, 
     assert expected[("pick_batch", str(batch_id))]["status"] == "done"
     assert {d["status"] for k, d in expected.items() if k[0] == "order"} == {"picked"}
     assert expected[("order", str(first["order_id"]))]["tote"] == "T-7001"
+
+
+def test_two_pickers_pushing_at_once_on_shared_bins_lose_no_stock_update(api, staff):
+    """Both batches take from the same two bins; on PostgreSQL the floor's row locks keep
+    concurrent pushes from overwriting each other's stock counts."""
+    import threading
+
+    from tests.order_api import scenario
+
+    floor = scenario.build(api.db, batches=2, orders_per_batch=10)
+    api.add_user("pia", "picker")
+    pickers = [staff["anna"], api.sign_in("pia")]
+    claimed = [_claim(p) for p in pickers]
+    assert {c["batch"]["id"] for c in claimed} == set(floor.batches)
+    with api.db.read() as s:
+        bin_a = s.query(Stock).filter_by(location_id=floor.location_ids[0]).one()
+        before, wanted = bin_a.qty, 0
+    answers: list = []
+
+    def work(picker, batch):
+        for task in batch["tasks"]:
+            answers.append(picker.push(picker.mutation("pick.confirm", _pick_args(task, 1)),
+                                       picker.mutation("pick.confirm", _pick_args(task, 1))))
+
+    for batch in claimed:
+        wanted += sum(t["qty"] for t in batch["tasks"] if t["location_id"] == floor.location_ids[0])
+    threads = [threading.Thread(target=work, args=pair) for pair in zip(pickers, claimed)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(answers) == 20 and {r["status"] for a in answers for r in a["results"]} == {"applied"}
+    with api.db.read() as s:
+        assert s.query(Stock).filter_by(location_id=floor.location_ids[0]).one().qty == before - wanted
+        assert {s.get(PickTask, t["id"]).status for b in claimed for t in b["tasks"]} == {"done"}
