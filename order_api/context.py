@@ -1,6 +1,7 @@
 """Services shared by the routes of one app instance, and the caller of a request."""
 
 import asyncio
+import logging
 import threading
 import time
 from collections import defaultdict, deque
@@ -14,6 +15,8 @@ from order_api.db import Database
 from order_api.models import User
 from order_api.settings import ServerSettings
 
+log = logging.getLogger(__name__)
+
 
 class ChangeNotifier:
     """Wakes long-polling pulls when a transaction that published changes commits."""
@@ -23,9 +26,17 @@ class ChangeNotifier:
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self.closed = False
 
+    @property
+    def waiting(self) -> int:
+        """How many long polls wait for a change right now."""
+        with self._lock:
+            return len(self._waiters)
+
     def close(self) -> None:
         """The server is stopping: long polls answer now instead of holding the shutdown up."""
         self.closed = True
+        if self.waiting:
+            log.info("stopping: answering %d open long poll(s) now", self.waiting)
         self.notify()
 
     def notify(self) -> None:
