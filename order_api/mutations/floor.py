@@ -95,10 +95,6 @@ class StockRow:
     qty: int
 
 
-class FloorBroken(RuntimeError):
-    """A floor handler changed the floor and then rejected: the whole push is refused."""
-
-
 class PickFloor:
     """Tasks, lines, orders, batches and stock of the batches a push works on, changed in memory."""
 
@@ -228,7 +224,6 @@ class PickFloor:
         if self._events:
             s.execute(insert(_events), self._events)
         self._events = []
-        self.tasks.clear()
         # ORM copies of these rows read earlier in the push no longer hold the truth.
         for obj in list(s.identity_map.values()):
             if isinstance(obj, (PickTask, OrderLine, Order, PickBatch, Stock, PickEvent)):
