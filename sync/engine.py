@@ -20,7 +20,7 @@ from sync.connectivity import Connectivity, SyncState
 from sync.outbox import Outbox, RejectedMutation, utcnow
 from sync.retry import Backoff
 from sync.store import replica
-from sync.store.database import LocalStore
+from sync.store.database import LocalStore, WriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -236,12 +236,20 @@ class SyncEngine:
                 try:
                     outcome = self._api.push(self.device_id, [m.wire() for m in batch])
                 except ApiError as exc:
-                    self._outbox.record_failure(batch, str(exc))
+                    try:
+                        self._outbox.record_failure(batch, str(exc))
+                    except WriteFailed as unrecorded:
+                        log.warning("the failed push could not be noted: %s", unrecorded)
                     self._failed(exc)
                     return False
                 # The puller may have stored this push's effects before the push began; left
                 # `acked`, the view would count them twice until some later page: settle too.
-                rejected = self._outbox.record_results(batch, outcome.results, outcome.cursor, self.cursor())
+                try:
+                    rejected = self._outbox.record_results(batch, outcome.results, outcome.cursor, self.cursor())
+                except WriteFailed as exc:
+                    # Applied on the server, still pending here: the next push is answered `duplicate`.
+                    self._failed(exc)
+                    return False
             self._last_push_at = self._clock()
             self.connectivity.fire("call_ok")
             if rejected:
@@ -313,8 +321,12 @@ class SyncEngine:
                 self._last_pull_at = self._clock()
                 if page.reset:
                     log.warning("the server asked for a full resync; the replica is rebuilt (queued actions stay)")
-                    with self._store.replica.write() as conn:
-                        replica.wipe(conn)
+                    try:
+                        with self._store.replica.write() as conn:
+                            replica.wipe(conn)
+                    except WriteFailed as exc:
+                        self._failed(exc)
+                        return False
                     self._catching_up = True
                     continue
                 more = until_caught_up and page.has_more and not self._stop.is_set()
@@ -329,11 +341,15 @@ class SyncEngine:
                         try:
                             with self._store.replica.write() as conn:
                                 replica.apply_page(conn, page.changes, page.cursor)
+                            self._outbox.settle(page.cursor)
                         except replica.BadRow as exc:
                             # Nothing of the page was stored; it is asked for again after the backoff.
                             self._failed(BadResponse(f"pull: {exc}"))
                             return False
-                        self._outbox.settle(page.cursor)
+                        except WriteFailed as exc:
+                            # The same, for a full disk; an unsettled page is settled by the next one.
+                            self._failed(exc)
+                            return False
                 if stale:
                     coming, wait = None, 0
                     continue
@@ -359,14 +375,16 @@ class SyncEngine:
 
     # --- failures ------------------------------------------------------------------
 
-    def _failed(self, exc: ApiError) -> None:
+    def _failed(self, exc: ApiError | WriteFailed) -> None:
         self._last_error = str(exc)
         if isinstance(exc, Offline):
             self.connectivity.fire("network_down")
         elif isinstance(exc, AuthRequired):
             self.connectivity.fire("unauthorized")
         else:
-            if isinstance(exc, (RequestRefused, BadResponse, ServerBusy)):
+            if isinstance(exc, WriteFailed):
+                log.error("sync stopped: the local store cannot be written: %s", exc)
+            elif isinstance(exc, (RequestRefused, BadResponse, ServerBusy)):
                 log.error("sync call failed: %s", exc)
             self.connectivity.fire("failure")
         self._notify()

@@ -82,7 +82,11 @@ class Outbox:
             return value
 
     def append(self, user: str, name: str, args: dict) -> Mutation:
-        """Queue one action; when this returns, it survives kill -9 and power loss."""
+        """Queue one action; when this returns, it survives kill -9 and power loss.
+
+        Raises sync.store.database.WriteFailed when it could not be stored (a full disk):
+        then nothing of it was kept and the person must be told.
+        """
         at = self._clock().isoformat()
         with self._store.journal.write() as conn:
             seq = int(_state(conn, "last_seq") or 0) + 1

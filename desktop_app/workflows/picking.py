@@ -6,6 +6,7 @@ product scan is its own durable `pick.confirm` (qty 1, or the GS1 AI 30 count): 
 scanned is lost if the device dies mid-task, and "undo last" takes back exactly one scan.
 """
 
+import functools
 import logging
 from dataclasses import dataclass
 from enum import Enum
@@ -15,6 +16,7 @@ from scanners.codes import Classified, LocationLabel, ProductCode, ToteCode, Unr
 from sync.api import AuthRequired, Offline, OrderApi, RequestRefused, ServerBusy
 from sync.engine import SyncEngine
 from sync.outbox import Mutation, Outbox
+from sync.store.database import WriteFailed
 from sync.view import LocalView
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,21 @@ class PickingCore(Protocol):
 
 def _reject(message: str) -> Outcome:
     return Outcome("reject", message)
+
+
+def _saving(operation):
+    """An operation that records an action: a store that cannot write it is a refusal the picker sees."""
+
+    @functools.wraps(operation)
+    def run(self, *args, **kwargs) -> Outcome:
+        try:
+            return operation(self, *args, **kwargs)
+        except WriteFailed as exc:
+            # Every operation writes before it changes its own state, so a failed write
+            # leaves the session as it was: the same scan works once the disk has room.
+            return _reject(f"Not saved: {exc}. Nothing was recorded; call IT, then scan again.")
+
+    return run
 
 
 def _live(tasks: list[dict]) -> list[dict]:
@@ -308,6 +325,7 @@ class PickingSession:
 
     # --- scans ---------------------------------------------------------------------
 
+    @_saving
     def scan(self, code: Classified) -> Outcome:
         """React to one classified scan."""
         match code:
@@ -387,6 +405,7 @@ class PickingSession:
 
     # --- actions -------------------------------------------------------------------
 
+    @_saving
     def enter_quantity(self, qty: int, task_id: int | None = None) -> Outcome:
         """Count the rest by hand: confirm qty more of the product already scanned at this task.
 
@@ -426,6 +445,7 @@ class PickingSession:
             return Outcome("done", f"{what}. Batch {self._batch_code()} done.")
         return Outcome("accept", f"{what}. Next: {queue[0]['location_label']}")
 
+    @_saving
     def short(self, reason: str) -> Outcome:
         """The rest of the current task is not there: report why and move on."""
         if reason not in SHORT_REASONS:
@@ -453,13 +473,15 @@ class PickingSession:
         self._at_location = None
         return Outcome("accept", f"Skipped {queue[0]['location_label']}. Next: {queue[1]['location_label']}")
 
+    @_saving
     def undo_last(self) -> Outcome:
         """Take back the last confirmed scan of this batch; its task becomes current again."""
         if not self._confirmations:
             return _reject("Nothing to undo.")
-        m = self._confirmations.pop()
+        m = self._confirmations[-1]
         task_id = m.args["task"]
         self._core.outbox.append(self.user, "pick.undo", {"task": task_id, "confirmation": m.id})
+        self._confirmations.pop()
         # The picker is still at that bin, putting the items back.
         self._front = self._at_location = task_id
         return Outcome("accept", f"Undone: put {m.args['qty']} back at {m.args['location']}")

@@ -8,6 +8,7 @@ import logging
 
 from sync.api import ApiError, AuthRequired, BadResponse, Offline, RequestRefused, ServerBusy
 from sync.signin import SignedIn, SignIn, SignInRefused
+from sync.store.database import WriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,13 @@ def sign_in(signin: SignIn, *, pin: str, username: str | None = None, badge: str
     if not username and not badge:
         raise SignInFailed("Type your name or scan your badge.")
     who = {"badge": badge} if badge else {"username": username.strip().lower()}
+    try:
+        return _sign_in(signin, pin, who)
+    except WriteFailed as exc:  # the PIN verifier or the throttle count could not be kept
+        raise SignInFailed(f"Cannot sign in: {exc}. Call IT.") from exc
+
+
+def _sign_in(signin: SignIn, pin: str, who: dict) -> SignedIn:
     try:
         return signin.online(pin=pin, **who)
     except (Offline, ServerBusy) as exc:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool
 
 from sync.store import migrate
@@ -22,6 +23,16 @@ REPLICA_FILE = "replica.sqlite3"
 
 class StoreDamaged(Exception):
     """The journal file is unreadable; it is left untouched for recovery."""
+
+
+class WriteFailed(Exception):
+    """A local write that did not happen (a full disk, a file that cannot be written); nothing of it was kept."""
+
+    def __init__(self, path: Path, cause: Exception) -> None:
+        detail = str(getattr(cause, "orig", None) or cause)
+        self.disk_full = "full" in detail.lower()  # SQLITE_FULL: "database or disk is full"
+        super().__init__("the disk of this device is full" if self.disk_full
+                         else f"{path.name} cannot be written ({detail})")
 
 
 @dataclass
@@ -62,6 +73,9 @@ class SqliteFile:
     def write(self, *, synced: bool = True) -> Iterator[Connection]:
         """The one write transaction at a time; committed when the block ends without error.
 
+        Raises WriteFailed (and nothing of the block is kept) when SQLite cannot write, for
+        example on a full disk.
+
         synced=False is for bookkeeping that can be worked out again (filing a push's
         answer, settling acknowledged actions): its commit skips the fsync of a durable
         file, so a person's next action does not queue behind it. A crash never leaves the
@@ -69,11 +83,14 @@ class SqliteFile:
         """
         with self._lock:
             relaxed = self.durable and not synced
-            if relaxed:
-                self._synchronous("NORMAL")
             try:
+                if relaxed:
+                    self._synchronous("NORMAL")
                 with self.writer.begin() as conn:
                     yield conn
+            except (OperationalError, sqlite3.OperationalError) as exc:
+                # Rolled back; the caller says so to the person instead of failing somewhere deeper.
+                raise WriteFailed(self.path, exc) from exc
             finally:
                 if relaxed:
                     self._synchronous("FULL")

@@ -214,3 +214,29 @@ def test_stopping_does_not_wait_for_a_long_poll_and_nothing_is_stored_after(serv
     puller.join(30)
     assert not puller.is_alive()
     assert core.engine.cursor() == cursor and core.view.row("order", order_id)["status"] != "cancelled"
+
+
+def test_a_full_disk_stops_the_pull_with_the_reason_and_it_resumes_once_there_is_room(server, open_core):
+    from tests.diskfull import fill_up, make_room
+
+    from order_api.feed import publish_product
+    from order_api.models import Product
+
+    with server.db.write() as s:  # a catalogue that cannot fit into the empty replica's pages
+        products = [Product(sku=f"BULK-{n}", gtin=f"20{n:011d}", name=f"Bulk item {n} " + "x" * 100, length_mm=1,
+                            width_mm=1, height_mm=1, weight_g=1) for n in range(300)]
+        s.add_all(products)
+        s.flush()
+        for p in products:
+            publish_product(s, p)
+    core = _signed_in(server, open_core, user="sam")
+    fill_up(core.store.replica)
+    status = core.engine.pull_now()
+    assert status.last_error == "the disk of this device is full"
+    assert status.state is SyncState.ERROR
+    make_room(core.store.replica)
+    assert core.engine.cursor() == 0  # nothing of the page was kept
+    status = core.engine.pull_now()
+    assert status.state is not SyncState.ERROR and core.engine.cursor() > 0
+    assert core.view.row("product", products[-1].id)["sku"] == "BULK-299"
+

@@ -55,3 +55,24 @@ def test_listeners_hear_about_appends(tmp_path):
     outbox.on_append(lambda: heard.append(True))
     outbox.append("anna", "pick.confirm", {"task": 1})
     assert heard == [True]
+
+
+def test_an_append_on_a_full_disk_is_refused_whole_and_the_sequence_has_no_gap(tmp_path):
+    import pytest
+
+    from sync.store.database import WriteFailed
+    from tests.diskfull import fill_up, make_room
+
+    store = LocalStore.open(tmp_path)
+    outbox = Outbox(store)
+    fill_up(store.journal)
+    kept = []
+    with pytest.raises(WriteFailed) as caught:
+        for n in range(1000):
+            kept.append(outbox.append("anna", "pick.confirm", {"task": n, "note": "x" * 200}))
+    assert caught.value.disk_full and str(caught.value) == "the disk of this device is full"
+    assert [m.id for m in outbox.pending(2000)] == [m.id for m in kept]  # nothing half-written
+    make_room(store.journal)
+    after = outbox.append("anna", "pick.confirm", {"task": -1})
+    assert after.seq == len(kept) + 1
+    store.close()

@@ -109,6 +109,29 @@ def test_wrong_location_and_wrong_product_change_nothing(core, session):
     assert queued(core) == before_queue and core.view.rows("pick_task") == before_view
 
 
+def test_on_a_full_disk_an_action_is_refused_with_the_reason_and_works_once_there_is_room(core, session):
+    from tests.diskfull import fill_up, make_room
+
+    assign_totes(session)
+    card = session.current()
+    assert session.scan(LocationLabel(card.location_label)).kind == "accept"
+    fill_up(core.store.journal)
+    # Pick one and take it back, again and again, until the file's last free bytes are used.
+    actions = [lambda: session.scan(product(card.gtin)), session.undo_last] * 100
+    for action in actions:
+        before_queue, before_view = queued(core), core.view.rows("pick_task")
+        outcome = action()
+        if outcome.kind == "reject":
+            break
+    assert outcome.message == ("Not saved: the disk of this device is full. Nothing was recorded; "
+                               "call IT, then scan again.")
+    assert queued(core) == before_queue and core.view.rows("pick_task") == before_view
+    assert session.current().task_id == card.task_id
+    make_room(core.store.journal)
+    assert action().kind == "accept"  # the same action, once there is room
+    assert len(queued(core)) == len(before_queue) + 1
+
+
 def test_a_tote_scan_at_a_task_checks_the_tote_the_items_go_into(core, session):
     assign_totes(session)
     tote = session.current().tote
