@@ -21,6 +21,7 @@ import os
 import random
 import sys
 import threading
+import time
 from datetime import datetime
 
 from sync.client import ClientCore
@@ -105,6 +106,21 @@ def initial_sync(core: ClientCore) -> None:
     say("DONE", status.cursor, status.pending)
 
 
+def slow_filing(core: ClientCore, longest_s: float, rng: random.Random) -> None:
+    """Filing a push's answer waits a moment first, as it would on a slow disk.
+
+    Filing is quick, so the moment between the server's commit and the client noting it
+    is short; this widens it so that the test's kills land there, too.
+    """
+    record_results = core.outbox.record_results
+
+    def slowly(*args, **kwargs):
+        time.sleep(rng.uniform(0, longest_s))
+        return record_results(*args, **kwargs)
+
+    core.outbox.record_results = slowly
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=("push", "pull"))
@@ -117,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-pending", type=int, default=16)
     parser.add_argument("--push-batch", type=int, default=8)
     parser.add_argument("--pull-limit", type=int, default=2000)
+    parser.add_argument("--filing-delay-ms", type=float, default=0,
+                        help="wait up to this long before filing a push's answer, as on a slow disk")
     args = parser.parse_args(argv)
     options = EngineOptions(push_batch=args.push_batch, pull_limit=args.pull_limit, long_poll_s=2.0,
                             backoff=Backoff(base=0.05, cap=0.2))
@@ -124,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         core.signin.online(username=args.user, pin=os.environ["FLOORHAND_PIN"])
         core.engine.signed_in()
+        if args.filing_delay_ms:
+            slow_filing(core, args.filing_delay_ms / 1000, random.Random(args.seed))
         if args.mode == "push":
             queue_picks(core, args.user, json.loads(args.tasks), args.count, args.max_pending,
                         random.Random(args.seed))

@@ -19,11 +19,12 @@ from order_api.seed import bench, load_rows
 from sync.client import ClientCore
 from sync.connectivity import SyncState
 from sync.engine import EngineOptions
+from sync.outbox import Outbox
 from sync.retry import Backoff
 from sync.store import replica
 from sync.store.database import LocalStore
 from sync.store.schema import outbox, sync_state
-from tests.reliability.conftest import PICKER, PIN, WAIT_S, add_user, fresh_pull, replica_rows
+from tests.reliability.conftest import PICKER, PIN, WAIT_S, add_user, fresh_pull, replica_rows, signed_in_http
 
 FAST = EngineOptions(push_batch=10, long_poll_s=2.0, backoff=Backoff(base=0.05, cap=0.2))
 SLOW_TIMEOUT_S = 1800
@@ -52,6 +53,32 @@ def applied_but_pending(data_dir, server_db: Database) -> set[str]:
         store.close()
     with server_db.read() as s:
         return set(s.scalars(select(MutationResult.id).where(MutationResult.id.in_(pending))))
+
+
+class SameDevice:
+    """The killed client's device, signed in from the test: its empty push queues behind the device's own."""
+
+    def __init__(self, http, device_id: str) -> None:
+        self.http, self.device_id = http, device_id
+
+    def wait_for_push_in_flight(self) -> None:
+        """Return once a push the killed process left on the wire has committed or rolled back.
+
+        The server finishes a request whose client died; checking before that would miss a
+        mutation that is applied a moment later. The device's row lock (PostgreSQL) or the
+        one writer (SQLite) makes this empty push wait for it.
+        """
+        r = self.http.post("/v1/sync/push", json={"device_id": self.device_id, "schema_version": 1, "mutations": []})
+        assert r.status_code == 200, r.text
+
+
+def same_device(data_dir, url: str) -> SameDevice:
+    store = LocalStore.open(data_dir)
+    try:
+        device_id = Outbox(store).device_id()
+    finally:
+        store.close()
+    return SameDevice(signed_in_http(url, PICKER, device_id), device_id)
 
 
 def assert_applied_exactly_once(floor, store, acknowledged: set[str]) -> None:
@@ -109,11 +136,11 @@ def test_kill_during_push(picking_floor, run_worker, tmp_path, rounds):
     rng = random.Random(f"push/{rounds}")
     data_dir = tmp_path / "client"
     acknowledged: set[str] = set()
-    in_doubt = 0
+    in_doubt, device = 0, None
     for n in range(rounds):
         worker = run_worker("push", "--data-dir", str(data_dir), "--server", picking_floor.server.url,
                             "--user", PICKER, "--tasks", picking_floor.tasks_json, "--count", "1000000",
-                            "--seed", str(n))
+                            "--seed", str(n), "--filing-delay-ms", "30")
         # Kill after a random number of appends and then of answered pushes: the kill lands
         # while appending, while a push is in flight, or while its results are being filed.
         assert worker.wait_lines("ACK", rng.randint(1, 40)), worker.stderr()
@@ -122,8 +149,12 @@ def test_kill_during_push(picking_floor, run_worker, tmp_path, rounds):
         acked = {mutation_id for mutation_id, _name in worker.words("ACK")}
         assert acked, worker.stderr()
         acknowledged |= acked
+        if device is None:
+            device = same_device(data_dir, picking_floor.server.url)
+        device.wait_for_push_in_flight()
         in_doubt += len(applied_but_pending(data_dir, picking_floor.db))
 
+    device.http.close()
     assert in_doubt, "no kill landed between the server's commit and the client filing the answer"
 
     core = open_client(data_dir, picking_floor.server.url)
