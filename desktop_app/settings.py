@@ -95,7 +95,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", str, "info", "Least important kind of message written to the log.",
             choices=("debug", "info", "warning", "error"), restart=True),
     Setting("log_dir", str, "", "Folder of the log files; empty means the platform's log folder.", restart=True),
-    Setting("updates.auto", bool, False, "Install new versions automatically; usually off because IT manages updates."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

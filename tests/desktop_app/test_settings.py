@@ -177,8 +177,8 @@ def test_an_empty_environment_variable_counts_as_not_set(load, user):
     ("true", True), ("TRUE", True), ("1", True), ("yes", True), ("on", True), (" Yes ", True),
     ("false", False), ("0", False), ("no", False), ("Off", False)])
 def test_bool_parsing(load, text, expected):
-    settings = load(environ={"FLOORHAND_UPDATES_AUTO": text, "FLOORHAND_SOUNDS_ENABLED": text})
-    assert settings["updates.auto"] is expected
+    settings = load(environ={"FLOORHAND_PICKING_LOCATION_SCAN_REQUIRED": text, "FLOORHAND_SOUNDS_ENABLED": text})
+    assert settings["picking.location_scan_required"] is expected
     assert settings["sounds.enabled"] is expected
 
 
