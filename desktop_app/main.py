@@ -89,6 +89,15 @@ def given_log_level(argv: list[str]) -> str | None:
     return None
 
 
+def _headless_defaults() -> dict[str, str]:
+    """The settings a headless command uses where its flags are silent (machine config, user config, FLOORHAND_*)."""
+    from desktop_app.settings import Settings
+
+    settings = Settings.load(log_problems=False)
+    return {"server": settings["server_url"], "data_dir": settings["data_dir"], "ca_bundle": settings["ca_bundle"],
+            "keyring": settings["keyring"]}
+
+
 def _start_logging(overrides: dict[str, object], *, quiet_console: bool):
     """The log file and stderr for this run, from the settings' log_level and log_dir.
 
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         # The terminal keeps the headless commands' quiet default; the file gets the settings' level.
         logs = _start_logging({"log_level": level} if level else {}, quiet_console=level is None)
         try:
-            return headless(argv)
+            return headless(argv, defaults=_headless_defaults())
         finally:
             logs.stop()
     args = parse_args(argv)

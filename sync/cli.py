@@ -15,14 +15,25 @@ from sync.store.database import LocalStore, StoreDamaged
 from sync.upload.cli import add_upload_parser, run_upload
 
 
-def main(argv: list[str] | None = None) -> int:
+# What a headless command takes from the workstation's settings when its flag is not given.
+DEFAULTED = ("server", "data_dir", "ca_bundle", "keyring")
+
+
+def main(argv: list[str] | None = None, defaults: dict[str, str] | None = None) -> int:
+    """Run a headless command; `defaults` (server, data_dir, ca_bundle, keyring) stand in for flags not given.
+
+    `floorhand` passes the effective settings (machine config, user config, FLOORHAND_*),
+    so a workstation set up by IT needs no --server.
+    """
+    defaults = {k: v for k, v in (defaults or {}).items() if k in DEFAULTED and v}
     parser = argparse.ArgumentParser(prog="floorhand", description="Floorhand client core (headless).")
     parser.add_argument("--data-dir", default=None, help="local data folder (default: FLOORHAND_DATA_DIR or the "
                                                          "platform's data folder)")
     parser.add_argument("--log-level", default="warning")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("sync", help="sign in and synchronise with the order API")
-    run.add_argument("--server", required=True, help="base URL of the order API")
+    run.add_argument("--server", required="server" not in defaults,
+                     help="base URL of the order API (default: the server_url setting)")
     run.add_argument("--user", required=True, help="username; the PIN comes from FLOORHAND_PIN or a prompt")
     run.add_argument("--once", action="store_true", help="push and pull once, print the status and exit")
     run.add_argument("--ca-bundle", default=None, help="CA bundle for a corporate TLS certificate")
@@ -30,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="print the local queue: pending and rejected actions")
     add_upload_parser(sub)
     args = parser.parse_args(argv)
+    for name, value in defaults.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
     if not logging.getLogger().handlers:  # `floorhand` sets up its log file first; this is for python -m sync.cli
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = args.data_dir or default_data_dir()

@@ -3,9 +3,10 @@
     floorhand --data-dir D upload PATH... (--sku SKU | --sku-from-filename REGEX)
               [--server URL] [--user NAME] [--parts N] [--files N] [--limit-rate RATE]
 
---server falls back to FLOORHAND_SERVER_URL and --user to FLOORHAND_USER (the machine and
-user config files belong to the desktop app's settings, which sync/ cannot import). The
-upload signs in as `floorhand sync` does (the kept session, or the PIN from FLOORHAND_PIN or
+Run as `floorhand upload`, --server, --data-dir, --ca-bundle and --keyring default to the
+workstation's settings (machine config, user config, FLOORHAND_*; desktop_app/main.py
+passes them in). Without them --server falls back to FLOORHAND_SERVER_URL, and --user to
+FLOORHAND_USER. The upload signs in as `floorhand sync` does (the kept session, or the PIN from FLOORHAND_PIN or
 a prompt). The queue is durable, so the same command run again after an interruption
 (Ctrl+C, a lost sign-in, a crash) resumes instead of uploading twice. The run also finishes
 files an earlier, interrupted command left in the queue; the summary lists the files of

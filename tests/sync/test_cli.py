@@ -52,3 +52,17 @@ def test_an_unreachable_server_leaves_the_queue_alone(tmp_path):
                      "--once", "--keyring", "none")
     assert run.returncode == 2
     assert "sign-in failed" in run.stderr
+
+
+def test_floorhand_sync_takes_the_server_and_folders_from_the_workstations_config(server, tmp_path):
+    """IT writes the machine config once; `floorhand sync` then needs no --server, --data-dir or --keyring."""
+    data = tmp_path / "from-config"
+    machine = os.environ["FLOORHAND_MACHINE_CONFIG"]  # this test's own file (tests/conftest.py)
+    with open(machine, "w") as config:
+        config.write(f'server_url = "{server.url}"\ndata_dir = "{data}"\nkeyring = "none"\n')
+    env = {**os.environ, "FLOORHAND_PIN": "1111"}
+    run = subprocess.run([sys.executable, "-m", "desktop_app.main", "sync", "--user", "anna", "--once"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "state=idle" in run.stdout and (data / "journal.sqlite3").exists()
+    assert "not kept" in run.stderr  # the keyring setting came through as well
