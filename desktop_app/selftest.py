@@ -8,7 +8,7 @@ picked quantity. Each step prints one line; the first failure ends the run with 
 the reason.
 
 The steps are generators that yield what they wait for; a QTimer on the running event loop
-checks the condition and resumes them (no processEvents, no sleeping on the main thread,
+checks the condition and resumes them (the event loop is never spun by hand and the main thread never sleeps,
 ARCHITECTURE.md §4). A run timer ends a run that stalls, and faulthandler ends a process
 whose event loop itself is stuck.
 """
