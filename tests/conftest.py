@@ -50,3 +50,19 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/api.db"
     return request.getfixturevalue("pg_url")
+
+
+UPLOAD_PART = 64 * 1024  # the fs store takes any part size; small parts give each file several
+
+
+@pytest.fixture
+def studio_server(tmp_path):
+    """The reference API on the fs store with small parts, the scenario's SKUs and the photographer chloe."""
+    from tests.order_api import harness, scenario
+
+    h = harness.start(tmp_path / "server", f"sqlite:///{tmp_path}/server.db", upload_part_size=UPLOAD_PART)
+    scenario.build(h.db)
+    h.add_user("chloe", "photographer", pin="1111")
+    yield h
+    h.stop()
+

@@ -12,7 +12,7 @@ import pytest
 from desktop_app.logs import BACKUPS, LOG_FILE, MAX_BYTES, redact, start_logging
 from order_api.server import free_port
 from sync.client import ClientCore
-from tests.order_api import harness, scenario
+from tests.conftest import UPLOAD_PART
 
 MEMORY_KEYRING = "tests.sync.memory_keyring.MemoryKeyring"
 
@@ -65,24 +65,11 @@ def test_sign_in_sync_and_refresh_leave_no_token_in_the_log(server, tmp_path, lo
         assert token.encode() not in written
 
 
-UPLOAD_PART = 64 * 1024
-
-
-@pytest.fixture
-def studio(tmp_path):
-    """The reference API on its file store with small parts, and the photographer chloe."""
-    h = harness.start(tmp_path / "server", f"sqlite:///{tmp_path}/server.db", upload_part_size=UPLOAD_PART)
-    scenario.build(h.db)
-    h.add_user("chloe", "photographer", pin="1111")
-    yield h
-    h.stop()
-
-
-def test_an_upload_logs_its_part_urls_without_their_signatures(studio, tmp_path):
+def test_an_upload_logs_its_part_urls_without_their_signatures(studio_server, tmp_path):
     photo = tmp_path / "IMG_1.JPG"
     photo.write_bytes(os.urandom(UPLOAD_PART * 2 + 10))
     run = floorhand(tmp_path, "--log-level", "info", "--data-dir", str(tmp_path / "client"), "upload", str(photo),
-                    "--sku", "SKU-1", "--server", studio.url, "--user", "chloe", "--keyring", "none",
+                    "--sku", "SKU-1", "--server", studio_server.url, "--user", "chloe", "--keyring", "none",
                     env={"FLOORHAND_PIN": "1111"})
     assert run.returncode == 0, run.stdout + run.stderr
     written = (tmp_path / "log" / LOG_FILE).read_text()

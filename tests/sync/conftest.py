@@ -6,6 +6,7 @@ import time
 import pytest
 
 from sync.client import ClientCore
+from tests.conftest import UPLOAD_PART  # noqa: F401 (the upload tests import it from here)
 from tests.order_api import harness, scenario
 
 KEYRING = "tests.sync.memory_keyring.MemoryKeyring"
@@ -35,19 +36,6 @@ def open_core(tmp_path):
     yield make
     for core in opened:
         core.close()
-
-
-UPLOAD_PART = 64 * 1024  # the fs store takes any part size; small parts give each file several
-
-
-@pytest.fixture
-def studio_server(tmp_path):
-    """The reference API on the fs store with small parts, the scenario's SKUs and the photographer chloe."""
-    h = harness.start(tmp_path / "server", f"sqlite:///{tmp_path}/server.db", upload_part_size=UPLOAD_PART)
-    scenario.build(h.db)
-    h.add_user("chloe", "photographer", pin="1111")
-    yield h
-    h.stop()
 
 
 class StoreTally:
