@@ -89,26 +89,28 @@ def given_log_level(argv: list[str]) -> str | None:
     return None
 
 
-def _headless_defaults() -> dict[str, str]:
-    """The settings a headless command uses where its flags are silent (machine config, user config, FLOORHAND_*)."""
+def _quiet_settings(overrides: dict[str, object]):
+    """The settings, read without logging their problems: the log is not set up yet, and the
+    command reads (and reports) them itself where it cares."""
     from desktop_app.settings import Settings
 
-    settings = Settings.load(log_problems=False)
+    return Settings.load(overrides=overrides, log_problems=False)
+
+
+def _headless_defaults(settings) -> dict[str, str]:
+    """The settings a headless command uses where its flags are silent (machine config, user config, FLOORHAND_*)."""
     return {"server": settings["server_url"], "data_dir": settings["data_dir"], "ca_bundle": settings["ca_bundle"],
             "keyring": settings["keyring"]}
 
 
-def _start_logging(overrides: dict[str, object], *, quiet_console: bool):
+def _start_logging(settings, *, quiet_console: bool):
     """The log file and stderr for this run, from the settings' log_level and log_dir.
 
     quiet_console keeps the terminal at warnings whatever the file gets: commands print
     their own results there.
     """
     from desktop_app.logs import log_dir_of, start_logging
-    from desktop_app.settings import Settings
 
-    # Read quietly: this read only finds the log; the command reads (and reports) the settings itself.
-    settings = Settings.load(overrides=overrides, log_problems=False)
     return start_logging(str(settings["log_level"]), log_dir_of(settings["log_dir"]),
                          console_level="warning" if quiet_console else None)
 
@@ -123,17 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         from sync.cli import main as headless
 
         level = given_log_level(argv)
+        settings = _quiet_settings({"log_level": level} if level else {})
         # The terminal keeps the headless commands' quiet default; the file gets the settings' level.
-        logs = _start_logging({"log_level": level} if level else {}, quiet_console=level is None)
+        logs = _start_logging(settings, quiet_console=level is None)
         try:
-            return headless(argv, defaults=_headless_defaults())
+            return headless(argv, defaults=_headless_defaults(settings))
         finally:
             logs.stop()
     args = parse_args(argv)
     overrides = overrides_of(args)
     command = "self-test" if args.self_test else args.command
     # The app logs to the terminal as much as to the file; the commands print their own results.
-    logs = _start_logging(overrides, quiet_console=command is not None and args.log_level is None)
+    logs = _start_logging(_quiet_settings(overrides), quiet_console=command is not None and args.log_level is None)
     try:
         return _run(command, args, overrides, logs.path)
     finally:
