@@ -20,7 +20,7 @@ class Change(msgspec.Struct, frozen=True, gc=False):
     """One entry of the pull feed: an entity's new state, or its tombstone.
 
     `data` is the row as the server's JSON (a bytes-like msgspec.Raw; `null` for most
-    tombstones); `row()` decodes it for the rare reader that needs Python values.
+    tombstones), stored in the replica as it is.
     """
 
     entity: str
@@ -28,9 +28,6 @@ class Change(msgspec.Struct, frozen=True, gc=False):
     op: Literal["upsert", "delete"]
     version: int
     data: msgspec.Raw = msgspec.Raw(_NULL)
-
-    def row(self) -> dict | None:
-        return msgspec.json.decode(self.data) if bytes(self.data) != _NULL else None
 
 
 class _Page(msgspec.Struct, gc=False):

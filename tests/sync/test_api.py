@@ -95,7 +95,7 @@ def test_pull_decodes_a_page(api, desk):
     desk.answers["/v1/sync/pull"] = [answer]
     page = api.pull(7, limit=200)
     assert (page.cursor, page.has_more, page.reset) == (42, False, False)
-    assert [(c.entity, c.id, c.op, c.version, c.row()) for c in page.changes] == [
+    assert [(c.entity, c.id, c.op, c.version, json.loads(bytes(c.data))) for c in page.changes] == [
         ("sku", "17", "upsert", 3, {"name": "Mug"}), ("task", "9", "delete", 4, None)]
     assert bytes(page.changes[0].data) in answer.content  # kept as the server sent it, not re-encoded
     sent = desk.requests[0]
