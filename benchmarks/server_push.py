@@ -15,10 +15,10 @@ import uuid
 from collections import Counter
 from datetime import datetime, timezone
 
-import httpx
 from sqlalchemy import event
 
 from benchmarks.machine import describe
+from benchmarks.server_sync import sign_in
 from order_api.models.base import utcnow
 from order_api.seed import bench, load_rows
 from order_api.server import start_in_thread
@@ -52,9 +52,7 @@ def main() -> None:
 
 
 def push(url: str, wanted: int) -> tuple[int, float]:
-    token = httpx.post(f"{url}/v1/auth/token",
-                       json={"username": "anna", "pin": "1111", "device_id": "bench"}).json()["access_token"]
-    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    client = sign_in(url, "anna", "1111", "bench")
     seq, applied, spent = 0, 0, 0.0
     while applied < wanted:
         batches = client.post("/v1/pick-batches/claim", json={"ahead": 10}).json()["batches"]

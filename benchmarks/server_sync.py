@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.machine import describe
+from order_api.deps import DEVICE_HEADER
 from order_api.server import free_port
 
 
@@ -43,9 +44,27 @@ def start_server(db_url: str, blobs: Path) -> tuple[subprocess.Popen, str, float
             time.sleep(0.2)
 
 
+# Device secrets the server handed out at registration, by (server URL, device id): a
+# device's later sign-ins and all its calls carry its credential (Floorhand-Device).
+_DEVICE_SECRETS: dict[tuple[str, str], str] = {}
+
+
+def device_header(url: str, device: str) -> dict[str, str]:
+    """The Floorhand-Device header of a device registered by sign_in; {} before its first sign-in."""
+    secret = _DEVICE_SECRETS.get((url, device))
+    return {DEVICE_HEADER: f"{device} {secret}"} if secret else {}
+
+
 def sign_in(url: str, username: str, pin: str, device: str) -> httpx.Client:
-    token = httpx.post(f"{url}/v1/auth/token", json={"username": username, "pin": pin, "device_id": device}).json()
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=120)
+    """A client of a fresh session of username on device, sending the bearer token and the device credential."""
+    r = httpx.post(f"{url}/v1/auth/token", json={"username": username, "pin": pin, "device_id": device},
+                   headers=device_header(url, device), timeout=120)
+    r.raise_for_status()
+    answer = r.json()
+    if answer.get("device_secret"):
+        _DEVICE_SECRETS[(url, device)] = answer["device_secret"]
+    headers = {"Authorization": f"Bearer {answer['access_token']}", **device_header(url, device)}
+    return httpx.Client(base_url=url, headers=headers, timeout=120)
 
 
 def pull_everything(client: httpx.Client) -> tuple[int, float]:

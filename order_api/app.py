@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
 BLOB_PREFIX = "/v1/blobs/"
-ROUTE_MODULES = ("auth", "sync", "batches", "orders", "users", "parcels", "uploads")
+ROUTE_MODULES = ("auth", "devices", "sync", "batches", "orders", "users", "parcels", "uploads")
 
 
 def create_app(settings: ServerSettings, db: Database | None = None) -> FastAPI:

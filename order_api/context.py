@@ -3,16 +3,15 @@
 import asyncio
 import logging
 import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from order_api.changes import audiences_for
 from order_api.db import Database
-from order_api.models import User
+from order_api.models import Device, User
 from order_api.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -78,38 +77,6 @@ class _Subscription:
         return True
 
 
-class LoginThrottle:
-    """Counts failed sign-ins per account and per client address in a sliding window."""
-
-    def __init__(self, attempts: int, window_s: int) -> None:
-        self.attempts, self.window_s = attempts, window_s
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def retry_after(self, *keys: str) -> int:
-        """Seconds until these keys may try again; 0 when allowed now."""
-        now = time.monotonic()
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                q = self._failures[key]
-                while q and q[0] <= now - self.window_s:
-                    q.popleft()
-                if len(q) >= self.attempts:
-                    wait = max(wait, q[0] + self.window_s - now)
-        return int(wait) + 1 if wait > 0 else 0
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._failures[key].append(now)
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
 @dataclass
 class ApiContext:
     """The composition root of the server: one per app, reached through app.state.ctx."""
@@ -117,12 +84,7 @@ class ApiContext:
     settings: ServerSettings
     db: Database
     notifier: ChangeNotifier = field(default_factory=ChangeNotifier)
-    throttle: LoginThrottle | None = None
     blobs: object | None = None  # order_api.blobstore.BlobStore
-
-    def __post_init__(self) -> None:
-        if self.throttle is None:
-            self.throttle = LoginThrottle(self.settings.login_attempts, self.settings.login_window_s)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -141,8 +103,14 @@ class Caller:
     username: str
     roles: frozenset[str]
     device_id: str
+    device_name: str | None
     session_id: int
 
     @classmethod
-    def of(cls, user: User, device_id: str, session_id: int) -> "Caller":
-        return cls(user.id, user.username, user.role_set, device_id, session_id)
+    def of(cls, user: User, device: Device, session_id: int) -> "Caller":
+        return cls(user.id, user.username, user.role_set, device.id, device.name, session_id)
+
+    @property
+    def audiences(self) -> frozenset[str]:
+        """The feed audiences this caller reads: the scope of every direct route too."""
+        return frozenset(audiences_for(self.roles, self.user_id))

@@ -9,13 +9,23 @@ import secrets
 _N, _R, _P = 2**14, 8, 1
 
 
-def hash_secret(secret: str) -> str:
-    """Hash a PIN or password with a random salt; the result is safe to store."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+def _encode(salt: bytes, digest: bytes) -> str:
     return "scrypt${}${}${}${}${}".format(
         _N, _R, _P, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
     )
+
+
+def hash_secret(secret: str) -> str:
+    """Hash a PIN or password with a random salt; the result is safe to store."""
+    salt = secrets.token_bytes(16)
+    return _encode(salt, hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32))
+
+
+# Checked instead when there is no hash to check (unknown or disabled user, no PIN set), so
+# that such a sign-in costs the same scrypt work as a real one and its timing tells
+# nothing. Random salt and digest with the real parameters: no secret matches it, and
+# making it costs no scrypt call.
+_DUMMY_HASH = _encode(secrets.token_bytes(16), secrets.token_bytes(32))
 
 
 def verify_secret(secret: str, stored: str | None) -> bool:
@@ -33,6 +43,14 @@ def verify_secret(secret: str, stored: str | None) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+def verify_sign_in(secret: str, stored: str | None) -> bool:
+    """Check a sign-in secret with exactly one scrypt call, also when there is no stored hash."""
+    if not stored or not stored.startswith("scrypt$"):
+        verify_secret(secret, _DUMMY_HASH)
+        return False
+    return verify_secret(secret, stored)
+
+
 def new_token() -> str:
     """An opaque random bearer token."""
     return secrets.token_urlsafe(32)
@@ -41,3 +59,10 @@ def new_token() -> str:
 def token_digest(token: str) -> str:
     """What the database keeps of a token: its SHA-256, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def digests_match(secret: str, stored_digest: str | None) -> bool:
+    """Constant-time check of a secret against a stored token_digest; False when nothing is stored."""
+    if not stored_digest:
+        return False
+    return hmac.compare_digest(token_digest(secret), stored_digest)

@@ -22,5 +22,12 @@ class ServerSettings:
     max_push_mutations: int = 1000
     max_pull_limit: int = 5000
     max_wait_s: float = 30.0
-    login_attempts: int = 5
-    login_window_s: int = 300
+    # Sign-in throttle (order_api/throttle.py): per person and source, and per client address.
+    login_attempts: int = 5  # failures of one bucket before each further failure locks it
+    login_lock_base_s: int = 30  # the first lock; it doubles with each further failure
+    login_lock_max_s: int = 3600
+    login_forget_s: int = 24 * 3600  # a bucket's failures are forgotten after this long without one
+    login_address_attempts: int = 100  # failures of untrusted sign-ins from one address per window
+    login_address_window_s: int = 900
+    offline_ticket_ttl_s: int = 14 * 24 * 3600
+    recovery_ttl_s: int = 3600

@@ -1,7 +1,7 @@
 """SQLAlchemy models of the reference order API, grouped by area."""
 
 from order_api.models.base import Base
-from order_api.models.identity import AuthSession, Device, DeviceUser, User
+from order_api.models.identity import AuthSession, Device, DeviceUser, OfflineTicket, SignInThrottle, User
 from order_api.models.studio import Asset, Sample, ShotListItem, Upload, UploadPart
 from order_api.models.sync import Change, MutationResult, SyncMeta
 from order_api.models.warehouse import (
@@ -21,7 +21,7 @@ from order_api.models.warehouse import (
 
 __all__ = [
     "Asset", "AuthSession", "Base", "BoxType", "Change", "Device", "DeviceUser", "Location",
-    "MutationResult", "Order", "OrderLine", "Parcel", "ParcelItem", "PickBatch", "PickEvent",
-    "PickTask", "Product", "Sample", "ShotListItem", "Stock", "StockCheck", "SyncMeta",
+    "MutationResult", "OfflineTicket", "Order", "OrderLine", "Parcel", "ParcelItem", "PickBatch", "PickEvent",
+    "PickTask", "Product", "Sample", "ShotListItem", "SignInThrottle", "Stock", "StockCheck", "SyncMeta",
     "Upload", "UploadPart", "User",
 ]

@@ -41,11 +41,15 @@ class SyncMeta(Base):
 
 
 class MutationResult(Base):
-    """The stored outcome of one pushed mutation, returned again on replay."""
+    """The stored outcome of one pushed mutation, returned again on replay.
+
+    Keyed by device and mutation id: an id is only unique within one device's queue, so a
+    device can never be answered with another device's stored result.
+    """
 
     __tablename__ = "mutation_results"
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    device_id: Mapped[str] = mapped_column(String(64), index=True)
     seq: Mapped[int]
     name: Mapped[str] = mapped_column(String(48))
     username: Mapped[str] = mapped_column(String(64))

@@ -128,9 +128,12 @@ class PickEvent(Base):
     """One confirmed pick, kept so that it can be undone exactly."""
 
     __tablename__ = "pick_events"
+    # A mutation id is unique within one device's queue only (see MutationResult).
+    __table_args__ = (UniqueConstraint("device_id", "mutation_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("pick_tasks.id"), index=True)
-    mutation_id: Mapped[str] = mapped_column(String(36), unique=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    mutation_id: Mapped[str] = mapped_column(String(36))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     qty: Mapped[int]
     undone: Mapped[bool] = mapped_column(default=False)

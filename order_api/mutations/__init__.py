@@ -96,7 +96,8 @@ class PushRun:
         if user is None or not user.active:
             return _rejected(m, "unknown_user", f"User {m.user!r} does not exist or is disabled.")
         if not signed_in_here:
-            return _rejected(m, "forbidden", f"User {m.user!r} never signed in on device {self.caller.device_id!r}.")
+            # Only people who opened a session on this (authenticated) device act through it.
+            return _rejected(m, "forbidden", f"{m.user} has not signed in on this device.")
         handler = REGISTRY.get(m.name)
         if handler is None:
             return _rejected(m, "unknown_mutation", f"The server does not know the mutation {m.name!r}.")

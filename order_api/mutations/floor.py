@@ -199,11 +199,12 @@ class PickFloor:
             stock = self._stock[key] = self._keep("stock", StockRow(new_id, key[0], key[1], 0))
         return stock
 
-    def record_pick(self, task: TaskRow, user_id: int, mutation_id: str, qty: int, at: datetime) -> None:
+    def record_pick(self, task: TaskRow, user_id: int, device_id: str, mutation_id: str, qty: int,
+                    at: datetime) -> None:
         """A confirmed pick, kept so that it can be undone exactly (a PickEvent row)."""
         self.writes += 1
-        self._events.append({"task_id": task.id, "mutation_id": mutation_id, "user_id": user_id, "qty": qty,
-                             "undone": False, "at": at})
+        self._events.append({"task_id": task.id, "device_id": device_id, "mutation_id": mutation_id,
+                             "user_id": user_id, "qty": qty, "undone": False, "at": at})
 
     # -- writing --------------------------------------------------------------------------
 

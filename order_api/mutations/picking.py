@@ -85,7 +85,7 @@ def confirm_pick(floor: PickFloor, actor: Actor, a: PickConfirm) -> None:
     if task.status != "open" or a.qty > remaining:
         raise Rejected("over_pick", f"Only {remaining if task.status == 'open' else 0} more may be picked for this task.")
     # Checked; from here on the floor changes (PickFloor.writes guards that order).
-    floor.record_pick(task, actor.user.id, actor.mutation_id, a.qty, actor.now)
+    floor.record_pick(task, actor.user.id, actor.device_id, actor.mutation_id, a.qty, actor.now)
     task.picked_qty += a.qty
     task.line.picked_qty += a.qty
     if task.picked_qty == task.qty:
@@ -166,7 +166,8 @@ def undo_pick(s: Session, actor: Actor, a: PickUndo) -> None:
         raise Rejected("order_closed", f"Order {order.number} is already {order.status}; it cannot be unpicked.")
     q = select(PickEvent).where(PickEvent.task_id == task.id, PickEvent.undone.is_(False))
     if a.confirmation:
-        q = q.where(PickEvent.mutation_id == a.confirmation)
+        # The confirmation is a mutation id of this device's own queue (ids are unique per device).
+        q = q.where(PickEvent.device_id == actor.device_id, PickEvent.mutation_id == a.confirmation)
     event = s.execute(q.order_by(PickEvent.id.desc()).limit(1)).scalar_one_or_none()
     if event is None:
         raise Rejected("nothing_to_undo", f"Task {task.id} has no confirmed pick to undo.")

@@ -1,11 +1,15 @@
-"""Office actions on orders: read one, cancel, mark shipped."""
+"""Office actions on orders: read one, cancel, mark shipped.
+
+Each route keeps to the caller's feed scope: an order outside it (a released order for a
+packer) answers 404 as if it did not exist.
+"""
 
 from fastapi import APIRouter, Depends
 
 from order_api.context import ApiContext, Caller
-from order_api.deps import get_ctx, require_roles
+from order_api.deps import get_ctx, require_in_scope, require_roles
 from order_api.errors import ApiError
-from order_api.feed import line_data, order_data, publish_order, publish_task
+from order_api.feed import line_data, order_audiences, order_data, publish_order, publish_task
 from order_api.models import Order, PickTask
 from order_api.schemas import RowId
 
@@ -17,7 +21,7 @@ def get_order(order_id: RowId, caller: Caller = Depends(require_roles("packer", 
               ctx: ApiContext = Depends(get_ctx)) -> dict:
     """An order with its lines, as the feed shows it."""
     with ctx.db.read() as s:
-        order = _get(s, order_id)
+        order = _get(s, caller, order_id)
         return {**order_data(order), "lines": [line_data(line) for line in order.lines]}
 
 
@@ -26,7 +30,7 @@ def cancel(order_id: RowId, caller: Caller = Depends(require_roles("supervisor",
            ctx: ApiContext = Depends(get_ctx)) -> dict:
     """Cancel an order that has not shipped; picks for it are rejected from now on."""
     with ctx.write() as s:
-        order = _get(s, order_id, lock=True)
+        order = _get(s, caller, order_id, lock=True)
         if order.status == "shipped":
             raise ApiError(409, "already_shipped", f"Order {order.number} has shipped; it cannot be cancelled.")
         if order.status != "cancelled":
@@ -41,7 +45,7 @@ def ship(order_id: RowId, caller: Caller = Depends(require_roles("packer", "supe
          ctx: ApiContext = Depends(get_ctx)) -> dict:
     """The carrier took the parcels; the order leaves the packing station's scope."""
     with ctx.write() as s:
-        order = _get(s, order_id, lock=True)
+        order = _get(s, caller, order_id, lock=True)
         if order.status != "packed":
             raise ApiError(409, "not_packed", f"Order {order.number} is {order.status}, not packed.")
         order.status = "shipped"
@@ -55,8 +59,11 @@ def _republish_tasks(s, order: Order) -> None:
         publish_task(s, task)
 
 
-def _get(s, order_id: int, lock: bool = False) -> Order:
+def _get(s, caller: Caller, order_id: int, lock: bool = False) -> Order:
+    """The order, if it exists and is in the caller's scope; else 404."""
     order = s.get(Order, order_id, with_for_update=lock)
+    missing = f"Order {order_id} does not exist."
     if order is None:
-        raise ApiError(404, "not_found", f"Order {order_id} does not exist.")
+        raise ApiError(404, "not_found", missing)
+    require_in_scope(caller, order_audiences(order), missing)
     return order

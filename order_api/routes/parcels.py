@@ -9,10 +9,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from order_api import labels
-from order_api.context import ApiContext
-from order_api.deps import get_ctx, require_roles
+from order_api.context import ApiContext, Caller
+from order_api.deps import get_ctx, require_in_scope, require_roles
 from order_api.errors import ApiError
-from order_api.feed import publish_parcel
+from order_api.feed import order_audiences, publish_parcel
 from order_api.models import Order, Parcel
 
 router = APIRouter(prefix="/v1", tags=["parcels"])
@@ -31,7 +31,6 @@ class LabelOut(BaseModel):
 @router.post(
     "/parcels/{parcel_id}/label",
     response_model=LabelOut,
-    dependencies=[Depends(require_roles(*LABEL_ROLES))],
     responses={200: {"content": {"application/pdf": {}, "text/plain": {}},
                      "description": "JSON by default; the PDF or the ZPL alone with format=pdf or format=zpl"}},
 )
@@ -39,6 +38,7 @@ def print_label(
     parcel_id: int = Path(ge=1, le=MAX_ID),
     label_format: Literal["json", "pdf", "zpl"] = Query(
         "json", alias="format", description="json (both forms), pdf or zpl"),
+    caller: Caller = Depends(require_roles(*LABEL_ROLES)),
     ctx: ApiContext = Depends(get_ctx),
 ):
     """The parcel's 4x6 in shipping label; the first call gives the parcel its tracking number.
@@ -46,7 +46,7 @@ def print_label(
     Later calls print the same number again, so a jammed printer can simply retry. The
     order's status is left alone: shipping is recorded when the carrier collects.
     """
-    label = _label_of(ctx, parcel_id)
+    label = _label_of(ctx, caller, parcel_id)
     if label_format == "zpl":
         return Response(labels.zpl(label), media_type="text/plain; charset=utf-8")
     pdf = labels.pdf(label)
@@ -58,12 +58,15 @@ def print_label(
                     pdf_base64=base64.b64encode(pdf).decode("ascii"))
 
 
-def _label_of(ctx: ApiContext, parcel_id: int) -> labels.ShippingLabel:
+def _label_of(ctx: ApiContext, caller: Caller, parcel_id: int) -> labels.ShippingLabel:
+    missing = f"Parcel {parcel_id} does not exist."
     with ctx.write() as s:
         parcel = s.get(Parcel, parcel_id, with_for_update=True)
         if parcel is None:
-            raise ApiError(404, "not_found", f"Parcel {parcel_id} does not exist.")
+            raise ApiError(404, "not_found", missing)
         order = s.get(Order, parcel.order_id)
+        # A packer labels only parcels of orders at the packing station (the feed's scope).
+        require_in_scope(caller, order_audiences(order), missing)
         if parcel.tracking_number is None:
             parcel.tracking_number = labels.tracking_number(parcel.id)
             publish_parcel(s, parcel, order)

@@ -1,5 +1,6 @@
 """The sync protocol: the pull feed from the change log and the push of mutations."""
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -25,19 +26,36 @@ async def pull(
     cursor: int = Query(0, ge=0, le=2**62, description="the cursor of the last stored page; 0 to start"),
     limit: int = Query(500, ge=1, le=5000),
     wait: float = Query(0, ge=0, le=30, description="seconds to hold the request open when nothing changed"),
+    audiences: str | None = Query(
+        None, max_length=2000, description="comma-separated audiences to read (e.g. catalog,floor,user:17); "
+        "default all of the caller's. Audiences the caller may not read are left out"),
     caller: Caller = Depends(get_caller),
     ctx: ApiContext = Depends(get_ctx),
 ) -> Response:
-    """Changes after cursor visible to the caller's role, oldest first, from one snapshot."""
-    audiences = audiences_for(caller.roles, caller.user_id)
+    """Changes after cursor visible to the caller's role, oldest first, from one snapshot.
+
+    With `audiences`, only those (a shared device keeps a cursor per audience and pulls an
+    audience it never held from 0 while the others continue).
+    """
+    read = _audiences_to_read(caller, audiences)
     deadline = time.monotonic() + wait
     async with ctx.notifier.subscribe() as changed:
         while True:
-            page = await run_in_threadpool(_read_page, ctx, audiences, cursor, limit)
+            page = await run_in_threadpool(_read_page, ctx, read, cursor, limit)
             remaining = deadline - time.monotonic()
-            if page.count or page.reset or remaining <= 0 or ctx.notifier.closed:
+            # Nothing can ever arrive for no audience at all: no point holding the request.
+            if page.count or page.reset or remaining <= 0 or ctx.notifier.closed or not read:
                 return Response(page.body, media_type="application/json")
             await changed.wait_for(remaining)
+
+
+def _audiences_to_read(caller: Caller, requested: str | None) -> list[str]:
+    """The caller's audiences, or those of them that were asked for, sorted."""
+    own = audiences_for(caller.roles, caller.user_id)
+    if requested is None:
+        return own
+    asked = {name.strip() for name in requested.split(",")}
+    return [a for a in own if a in asked]
 
 
 @dataclass
@@ -48,12 +66,14 @@ class _Page:
 
 
 def _read_page(ctx: ApiContext, audiences: list[str], cursor: int, limit: int) -> _Page:
+    names = json.dumps(audiences, separators=(",", ":"))
     with ctx.db.read() as s:
         meta = dict(s.execute(select(SyncMeta.key, SyncMeta.value)).all())
         if (0 < cursor <= meta["purged_seq"]) or cursor > meta["last_seq"]:
             # The client may have missed a purged tombstone, or it holds a cursor of
             # another database: it must wipe its replica and start again from 0.
-            return _Page(0, True, b'{"changes":[],"cursor":0,"has_more":true,"reset":true}')
+            return _Page(0, True, f'{{"changes":[],"cursor":0,"has_more":true,"reset":true,"audiences":{names}}}'
+                         .encode())
         rows = s.execute(
             select(Change.seq, _row_json(ctx.db.is_sqlite).label("row"))
             .where(Change.seq > cursor, Change.audience.in_(audiences))
@@ -69,7 +89,8 @@ def _read_page(ctx: ApiContext, audiences: list[str], cursor: int, limit: int) -
         # (PushResponse.cursor) have arrived.
         end = max(end, meta["last_seq"])
     changes = ",".join(r.row for r in rows)
-    body = f'{{"changes":[{changes}],"cursor":{end},"has_more":{"true" if has_more else "false"},"reset":false}}'
+    body = (f'{{"changes":[{changes}],"cursor":{end},"has_more":{"true" if has_more else "false"},"reset":false,'
+            f'"audiences":{names}}}')
     return _Page(len(rows), False, body.encode())
 
 
@@ -79,7 +100,8 @@ def _row_json(sqlite: bool):
     The stored data is spliced in as it is: decoding and re-encoding every row in Python
     would cost more than the query (the feed is the hot path of an initial sync).
     """
-    fields = ("entity", Change.entity, "id", Change.entity_id, "op", Change.op, "version", Change.seq)
+    fields = ("entity", Change.entity, "id", Change.entity_id, "op", Change.op, "version", Change.seq,
+              "audience", Change.audience)
     if sqlite:
         return func.json_object(*fields, "data", func.json(Change.data), type_=Text)
     return cast(func.json_build_object(*fields, "data", Change.data), Text)
@@ -95,7 +117,9 @@ def push(body: PushRequest, caller: Caller = Depends(get_caller), ctx: ApiContex
     with ctx.write() as s:
         device = s.get(Device, body.device_id, with_for_update=True)
         ids = [m.id for m in body.mutations]
-        known = {r.id: r for r in s.execute(select(MutationResult).where(MutationResult.id.in_(ids))).scalars()}
+        # Results are stored per device: an id another device used is no replay here.
+        known = {r.id: r for r in s.execute(select(MutationResult).where(
+            MutationResult.device_id == caller.device_id, MutationResult.id.in_(ids))).scalars()}
         _check_order(body, known, device.last_seq)
         results: list[MutationOutcome] = []
         fresh: dict[str, MutationOutcome] = {}

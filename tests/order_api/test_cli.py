@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from order_api.server import free_port
+from tests.order_api.harness import DeviceKeys
 
 
 @pytest.fixture
@@ -44,9 +45,7 @@ def demo_server_process(tmp_path):
 
 
 def _sign_in(url, username, pin, device):
-    r = httpx.post(f"{url}/v1/auth/token", json={"username": username, "pin": pin, "device_id": device})
-    assert r.status_code == 200, r.text
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {r.json()['access_token']}"}, timeout=30)
+    return DeviceKeys().signed_in(url, {"username": username, "pin": pin, "device_id": device})
 
 
 def _mutation(seq, name, user, **args):
@@ -100,6 +99,7 @@ def test_sigterm_answers_open_long_polls_and_the_server_exits(demo_server_proces
         cursor = page["cursor"]
         if not page["has_more"]:
             break
+    scope = office.get("/v1/me").json()["scope"]
     answer: dict = {}
     poller = threading.Thread(target=lambda: answer.setdefault(
         "page", office.get("/v1/sync/pull", params={"cursor": cursor, "wait": 30}).json()))
@@ -109,5 +109,6 @@ def test_sigterm_answers_open_long_polls_and_the_server_exits(demo_server_proces
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert proc.wait(20) in (0, -signal.SIGTERM)
     poller.join(5)
-    assert answer.get("page") == {"changes": [], "cursor": cursor, "has_more": False, "reset": False}
+    assert answer.get("page") == {"changes": [], "cursor": cursor, "has_more": False, "reset": False,
+                                  "audiences": scope}
 

@@ -17,9 +17,11 @@ def test_paging_yields_the_same_replica_as_one_big_page(api, warehouse, staff):
 
 
 def test_an_empty_page_keeps_the_cursor(api, warehouse, staff):
-    _, cursor = staff["anna"].pull_all()
-    page = staff["anna"].http.get("/v1/sync/pull", params={"cursor": cursor}).json()
-    assert page == {"changes": [], "cursor": cursor, "has_more": False, "reset": False}
+    anna = staff["anna"]
+    _, cursor = anna.pull_all()
+    page = anna.http.get("/v1/sync/pull", params={"cursor": cursor}).json()
+    scope = anna.http.get("/v1/me").json()["scope"]
+    assert page == {"changes": [], "cursor": cursor, "has_more": False, "reset": False, "audiences": scope}
 
 
 def test_each_role_sees_its_scope_only(api, warehouse, staff):
@@ -106,6 +108,7 @@ def test_long_poll_returns_when_a_change_commits(api, warehouse, staff):
 def test_a_stopping_server_answers_its_open_long_polls_at_once(api, warehouse, staff):
     sam = staff["sam"]
     _, cursor = sam.pull_all()
+    scope = sam.http.get("/v1/me").json()["scope"]
     answer: dict = {}
 
     def poll():
@@ -120,7 +123,8 @@ def test_a_stopping_server_answers_its_open_long_polls_at_once(api, warehouse, s
     api.server.stop()  # waits at most 15 s for the server thread
     poller.join(5)
     # Answered (not cut off) with nothing new, long before the 30 s wait would have ended.
-    assert answer.get("page") == {"changes": [], "cursor": cursor, "has_more": False, "reset": False}
+    assert answer.get("page") == {"changes": [], "cursor": cursor, "has_more": False, "reset": False,
+                                  "audiences": scope}
 
 
 def test_long_poll_with_nothing_new_answers_empty_after_the_wait(api, warehouse, staff):
@@ -141,3 +145,34 @@ def test_a_tombstone_survives_later_changes_of_the_same_row(api, warehouse, staf
                    barcode=task["gtin"])["status"] == "applied"
     page = anna.http.get("/v1/sync/pull", params={"cursor": cursor}).json()
     assert ("pick_task", str(task["id"]), "delete") in {(c["entity"], c["id"], c["op"]) for c in page["changes"]}
+
+
+def test_pull_reads_only_the_audiences_asked_for(api, warehouse, staff):
+    sam, anna = staff["sam"], staff["anna"]
+    page = sam.http.get("/v1/sync/pull", params={"cursor": 0, "limit": 5000, "audiences": "catalog,floor"}).json()
+    assert page["audiences"] == ["catalog", "floor"]
+    assert page["changes"] and {c["audience"] for c in page["changes"]} == {"catalog", "floor"}
+    assert {c["entity"] for c in page["changes"]} == {"product", "location", "stock"}
+    # Audiences the caller may not read are left out: "packing" is folded into a supervisor's "office".
+    user_id = anna.http.get("/v1/me").json()["user"]["id"]
+    page = sam.http.get("/v1/sync/pull", params={"audiences": f"catalog, packing,user:{user_id}"}).json()
+    assert page["audiences"] == ["catalog"] and {c["audience"] for c in page["changes"]} == {"catalog"}
+    page = anna.http.get("/v1/sync/pull", params={"audiences": "office"}).json()
+    assert (page["audiences"], page["changes"], page["has_more"]) == ([], [], False)
+
+
+def test_every_entry_names_its_audience_and_per_audience_pulls_add_up_to_the_whole(api, warehouse, staff):
+    sam = staff["sam"]
+    sam.http.post("/v1/pick-batches/claim", json={})  # something in sam's own audience too
+    whole = sam.http.get("/v1/sync/pull", params={"cursor": 0, "limit": 5000}).json()
+    scope = sam.http.get("/v1/me").json()["scope"]
+    assert whole["audiences"] == scope
+    assert {c["audience"] for c in whole["changes"]} <= set(scope)
+    parts = []
+    for audience in scope:
+        replica, cursor = sam.pull_all(audiences=audience)
+        assert cursor == whole["cursor"]
+        parts.append(replica)
+    merged = {k: v for part in parts for k, v in part.items()}
+    replica, _ = sam.pull_all()
+    assert merged == replica

@@ -1,22 +1,13 @@
 """Push: seq order, gaps, idempotent replay and every server-side rejection."""
 
 from order_api.models import Order, PickTask, Stock, StockCheck
-
-
-def _claim(session) -> dict:
-    r = session.http.post("/v1/pick-batches/claim", json={})
-    assert r.status_code == 200, r.text
-    return r.json()["batches"][0]
-
-
-def _pick_args(task: dict, qty: int | None = None) -> dict:
-    return {"task": task["id"], "location": task["location_label"], "qty": qty or task["qty"], "barcode": task["gtin"]}
+from tests.order_api.harness import claim, pick_args
 
 
 def test_replay_of_a_whole_batch_applies_nothing_twice(api, warehouse, staff):
     anna = staff["anna"]
-    batch = _claim(anna)
-    muts = [anna.mutation("pick.confirm", _pick_args(t, 1)) for t in batch["tasks"]]
+    batch = claim(anna)
+    muts = [anna.mutation("pick.confirm", pick_args(t, 1)) for t in batch["tasks"]]
     first = anna.push(*muts)
     assert [r["status"] for r in first["results"]] == ["applied"] * len(muts)
     again = anna.push(*muts)
@@ -29,9 +20,9 @@ def test_replay_of_a_whole_batch_applies_nothing_twice(api, warehouse, staff):
 
 def test_a_gap_in_seq_is_refused_and_nothing_is_applied(api, warehouse, staff):
     anna = staff["anna"]
-    task = _claim(anna)["tasks"][0]
-    m1 = anna.mutation("pick.confirm", _pick_args(task, 1))
-    m2 = anna.mutation("pick.confirm", _pick_args(task, 1))
+    task = claim(anna)["tasks"][0]
+    m1 = anna.mutation("pick.confirm", pick_args(task, 1))
+    m2 = anna.mutation("pick.confirm", pick_args(task, 1))
     body = anna.push(m2, expect=409)
     assert body["error"]["code"] == "seq_gap"
     assert body["error"]["details"]["expected_seq"] == 1
@@ -43,10 +34,10 @@ def test_a_gap_in_seq_is_refused_and_nothing_is_applied(api, warehouse, staff):
 
 def test_mutations_apply_in_seq_order_within_a_batch(api, warehouse, staff):
     anna = staff["anna"]
-    task = _claim(anna)["tasks"][0]
-    confirm = anna.mutation("pick.confirm", _pick_args(task, 2))
+    task = claim(anna)["tasks"][0]
+    confirm = anna.mutation("pick.confirm", pick_args(task, 2))
     undo = anna.mutation("pick.undo", {"task": task["id"]})
-    again = anna.mutation("pick.confirm", _pick_args(task, 2))
+    again = anna.mutation("pick.confirm", pick_args(task, 2))
     out = anna.push(confirm, undo, again)
     assert [r["status"] for r in out["results"]] == ["applied", "applied", "applied"]
     with api.db.read() as s:
@@ -55,9 +46,9 @@ def test_mutations_apply_in_seq_order_within_a_batch(api, warehouse, staff):
 
 def test_picking_a_cancelled_order_is_rejected_and_the_seq_advances(api, warehouse, staff):
     anna, sam = staff["anna"], staff["sam"]
-    task = _claim(anna)["tasks"][0]
+    task = claim(anna)["tasks"][0]
     assert sam.http.post(f"/v1/orders/{task['order_id']}/cancel").status_code == 200
-    result = anna.push(anna.mutation("pick.confirm", _pick_args(task)))
+    result = anna.push(anna.mutation("pick.confirm", pick_args(task)))
     assert result["results"][0]["status"] == "rejected"
     assert result["results"][0]["code"] == "order_cancelled"
     assert result["last_seq"] == 1
@@ -65,13 +56,13 @@ def test_picking_a_cancelled_order_is_rejected_and_the_seq_advances(api, warehou
 
 def test_rejections_change_nothing(api, warehouse, staff):
     anna = staff["anna"]
-    task = _claim(anna)["tasks"][0]
+    task = claim(anna)["tasks"][0]
     cases = {
-        "over_pick": _pick_args(task, task["qty"] + 1),
-        "wrong_location": {**_pick_args(task), "location": "Z-99-99-9"},
-        "wrong_product": {**_pick_args(task), "barcode": "0000000000000"},
-        "unknown_task": {**_pick_args(task), "task": 999999},
-        "invalid_args": {**_pick_args(task), "qty": "many"},
+        "over_pick": pick_args(task, task["qty"] + 1),
+        "wrong_location": {**pick_args(task), "location": "Z-99-99-9"},
+        "wrong_product": {**pick_args(task), "barcode": "0000000000000"},
+        "unknown_task": {**pick_args(task), "task": 999999},
+        "invalid_args": {**pick_args(task), "qty": "many"},
     }
     for code, args in cases.items():
         result = anna.do("pick.confirm", **args)
@@ -100,24 +91,24 @@ def test_a_device_may_push_for_every_user_who_signed_in_on_it(api, warehouse, st
     api.add_user("pia", "picker")
     pia = api.sign_in("pia", device_id="dev-anna")
     anna = staff["anna"]
-    task = _claim(anna)["tasks"][0]
-    out = pia.push({**anna.mutation("pick.confirm", _pick_args(task, 1))})
+    task = claim(anna)["tasks"][0]
+    out = pia.push({**anna.mutation("pick.confirm", pick_args(task, 1))})
     assert out["results"][0]["status"] == "applied"
 
 
 def test_a_pick_on_a_batch_another_user_now_holds_is_lease_lost(api, warehouse, staff):
     anna, sam = staff["anna"], staff["sam"]
     api.add_user("piet", "picker")
-    batch = _claim(anna)
+    batch = claim(anna)
     r = sam.http.post(f"/v1/pick-batches/{batch['batch']['id']}/reassign", json={"username": "piet"})
     assert r.status_code == 200, r.text
-    result = anna.do("pick.confirm", **_pick_args(batch["tasks"][0]))
+    result = anna.do("pick.confirm", **pick_args(batch["tasks"][0]))
     assert (result["status"], result["code"]) == ("rejected", "lease_lost")
 
 
 def test_short_pick_raises_a_stock_check_and_reallocates_from_another_bin(api, warehouse, staff):
     anna = staff["anna"]
-    batch = _claim(anna)
+    batch = claim(anna)
     task = next(t for t in batch["tasks"] if t["sku"] == "SKU-2")
     assert anna.do("pick.short", task=task["id"], reason="not_found")["status"] == "applied"
     with api.db.read() as s:
@@ -132,7 +123,7 @@ def test_short_pick_raises_a_stock_check_and_reallocates_from_another_bin(api, w
 
 def test_short_pick_without_stock_elsewhere_shorts_the_line(api, warehouse, staff):
     anna = staff["anna"]
-    batch = _claim(anna)
+    batch = claim(anna)
     task = next(t for t in batch["tasks"] if t["sku"] == "SKU-1")
     assert anna.do("pick.short", task=task["id"], reason="damaged")["status"] == "applied"
     with api.db.read() as s:
@@ -143,10 +134,10 @@ def test_short_pick_without_stock_elsewhere_shorts_the_line(api, warehouse, staf
 
 def test_undo_puts_the_items_back(api, warehouse, staff):
     anna = staff["anna"]
-    task = _claim(anna)["tasks"][0]
+    task = claim(anna)["tasks"][0]
     with api.db.read() as s:
         before = s.query(Stock).filter_by(location_id=task["location_id"], product_id=task["product_id"]).one().qty
-    assert anna.do("pick.confirm", **_pick_args(task))["status"] == "applied"
+    assert anna.do("pick.confirm", **pick_args(task))["status"] == "applied"
     assert anna.do("pick.undo", task=task["id"])["status"] == "applied"
     assert anna.do("pick.undo", task=task["id"])["code"] == "nothing_to_undo"
     with api.db.read() as s:
@@ -156,24 +147,24 @@ def test_undo_puts_the_items_back(api, warehouse, staff):
 
 def test_tote_assign_refuses_a_tote_holding_another_open_order(api, warehouse, staff):
     anna = staff["anna"]
-    batch = _claim(anna)
+    batch = claim(anna)
     first, second = batch["orders"][0]["id"], batch["orders"][1]["id"]
     bid = batch["batch"]["id"]
     assert anna.do("tote.assign", batch=bid, order=first, tote="T-0001")["status"] == "applied"
     task = next(t for t in batch["tasks"] if t["order_id"] == first)
-    assert anna.do("pick.confirm", **_pick_args(task, 1))["status"] == "applied"
+    assert anna.do("pick.confirm", **pick_args(task, 1))["status"] == "applied"
     assert anna.do("tote.assign", batch=bid, order=second, tote="T-0001")["code"] == "tote_in_use"
     assert anna.do("tote.assign", batch=bid, order=999, tote="T-0002")["code"] == "order_not_in_batch"
 
 
 def test_pack_confirm_checks_items_against_the_pick(api, warehouse, staff):
     anna, ben = staff["anna"], staff["ben"]
-    batch = _claim(anna)
+    batch = claim(anna)
     task = batch["tasks"][0]
     assert ben.do("pack.confirm", order=task["order_id"],
                   parcels=[{"box_type": "M", "weight_g": 900, "items": [{"line": task["line_id"], "qty": 2}]}]
                   )["code"] == "not_picked"
-    assert anna.do("pick.confirm", **_pick_args(task))["status"] == "applied"
+    assert anna.do("pick.confirm", **pick_args(task))["status"] == "applied"
     wrong = ben.do("pack.confirm", order=task["order_id"],
                    parcels=[{"box_type": "M", "weight_g": 900, "items": [{"line": task["line_id"], "qty": 1}]}])
     assert wrong["code"] == "pack_mismatch"
@@ -198,12 +189,12 @@ def test_push_for_another_device_is_refused(api, warehouse, staff):
 
 def test_rejections_between_applied_picks_of_one_push_leave_exactly_the_applied_ones(api, warehouse, staff):
     anna = staff["anna"]
-    task = _claim(anna)["tasks"][0]
-    wrong_bin = dict(_pick_args(task, 1), location="Z-99-99-9")
-    out = anna.push(anna.mutation("pick.confirm", _pick_args(task, 1)),
+    task = claim(anna)["tasks"][0]
+    wrong_bin = dict(pick_args(task, 1), location="Z-99-99-9")
+    out = anna.push(anna.mutation("pick.confirm", pick_args(task, 1)),
                     anna.mutation("pick.confirm", wrong_bin),
-                    anna.mutation("pick.confirm", _pick_args(task, 1)),
-                    anna.mutation("pick.confirm", _pick_args(task, task["qty"])))  # more than is left
+                    anna.mutation("pick.confirm", pick_args(task, 1)),
+                    anna.mutation("pick.confirm", pick_args(task, task["qty"])))  # more than is left
     assert [r["status"] for r in out["results"]] == ["applied", "rejected", "applied", "rejected"]
     assert [r["code"] for r in out["results"] if r["status"] == "rejected"] == ["wrong_location", "over_pick"]
     with api.db.read() as s:
@@ -218,15 +209,15 @@ def test_a_floor_handler_that_changes_the_floor_before_rejecting_fails_the_whole
 
     def careless(floor, actor, a):
         floor.stock_of(floor.task(a.task)).qty -= 1
-        floor.record_pick(floor.task(a.task), actor.user.id, actor.mutation_id, 1, actor.now)  # a write...
+        floor.record_pick(floor.task(a.task), actor.user.id, actor.device_id, actor.mutation_id, 1, actor.now)  # a write...
         raise Rejected("wrong_location", "...then a rejection")
 
     monkeypatch.setitem(REGISTRY, "pick.confirm", replace(REGISTRY["pick.confirm"], apply=careless))
     anna = staff["anna"]
-    task = _claim(anna)["tasks"][0]
+    task = claim(anna)["tasks"][0]
     with api.db.read() as s:
         before = s.query(Stock).filter_by(location_id=task["location_id"]).one().qty
-    anna.push(anna.mutation("pick.confirm", _pick_args(task, 1)), expect=500)
+    anna.push(anna.mutation("pick.confirm", pick_args(task, 1)), expect=500)
     with api.db.read() as s:
         assert s.query(Stock).filter_by(location_id=task["location_id"]).one().qty == before
 
@@ -237,14 +228,14 @@ def test_after_a_mixed_push_the_feed_shows_exactly_what_the_database_holds(api, 
     from order_api.models import OrderLine, PickBatch
 
     anna, sam = staff["anna"], staff["sam"]
-    batch = _claim(anna)
+    batch = claim(anna)
     tasks, batch_id = batch["tasks"], batch["batch"]["id"]
     first = tasks[0]
     out = anna.push(
-        anna.mutation("pick.confirm", _pick_args(first, 1)),
+        anna.mutation("pick.confirm", pick_args(first, 1)),
         anna.mutation("tote.assign", {"batch": batch_id, "order": first["order_id"], "tote": "T-7001"}),
         anna.mutation("pick.undo", {"task": first["id"]}),
-        *[anna.mutation("pick.confirm", _pick_args(t)) for t in tasks],  # the whole batch
+        *[anna.mutation("pick.confirm", pick_args(t)) for t in tasks],  # the whole batch
     )
     assert {r["status"] for r in out["results"]} == {"applied"}, out["results"]
     replica, _ = sam.pull_all()  # the supervisor sees orders, lines, batches and tasks
@@ -275,7 +266,7 @@ def test_two_pickers_pushing_at_once_on_shared_bins_lose_no_stock_update(api, st
     floor = scenario.build(api.db, batches=2, orders_per_batch=10)
     api.add_user("pia", "picker")
     pickers = [staff["anna"], api.sign_in("pia")]
-    claimed = [_claim(p) for p in pickers]
+    claimed = [claim(p) for p in pickers]
     assert {c["batch"]["id"] for c in claimed} == set(floor.batches)
     with api.db.read() as s:
         bin_a = s.query(Stock).filter_by(location_id=floor.location_ids[0]).one()
@@ -284,8 +275,8 @@ def test_two_pickers_pushing_at_once_on_shared_bins_lose_no_stock_update(api, st
 
     def work(picker, batch):
         for task in batch["tasks"]:
-            answers.append(picker.push(picker.mutation("pick.confirm", _pick_args(task, 1)),
-                                       picker.mutation("pick.confirm", _pick_args(task, 1))))
+            answers.append(picker.push(picker.mutation("pick.confirm", pick_args(task, 1)),
+                                       picker.mutation("pick.confirm", pick_args(task, 1))))
 
     for batch in claimed:
         wanted += sum(t["qty"] for t in batch["tasks"] if t["location_id"] == floor.location_ids[0])

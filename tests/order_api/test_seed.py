@@ -3,7 +3,6 @@
 import re
 from collections import Counter, defaultdict
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -18,6 +17,7 @@ from order_api.seed import bench, load_rows, load_seed
 from order_api.seed.catalog import gs1_check_digit, is_valid_gtin
 from order_api.server import start_in_thread
 from order_api.settings import ServerSettings
+from tests.order_api.harness import DeviceKeys
 
 DEMO_USERS = {"anna": ("picker", "1111"), "ben": ("packer", "2222"), "chloe": ("photographer", "3333"),
               "sam": ("supervisor", "4444"), "ada": ("admin", "9999")}
@@ -220,19 +220,16 @@ def test_demo_users_sign_in_over_http(tmp_path):
     assert all(re.fullmatch(r"U\d{4}", b) for b in badges.values())
     server = start_in_thread(settings, app=create_app(settings, db=db))
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            for name, (roles, pin) in DEMO_USERS.items():
-                r = http.post("/v1/auth/token", json={"username": name, "pin": pin, "device_id": f"dev-{name}"})
-                assert r.status_code == 200, r.text
-                me = http.get("/v1/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()
-                assert me["roles"] == [roles]
-            r = http.post("/v1/auth/token", json={"badge": badges["ben"], "pin": "2222", "device_id": "pack-1"})
-            assert r.status_code == 200, r.text
-            r = http.post("/v1/auth/token", json={"username": "ada", "password": "floorhand-admin",
-                                                  "device_id": "office-1"})
-            assert r.status_code == 200, r.text
-            r = http.post("/v1/auth/token", json={"username": "anna", "pin": "2222", "device_id": "dev-anna"})
-            assert r.status_code == 401
+        devices = DeviceKeys()
+        for name, (roles, pin) in DEMO_USERS.items():
+            with devices.signed_in(server.url, {"username": name, "pin": pin, "device_id": f"dev-{name}"}) as http:
+                assert http.get("/v1/me").json()["roles"] == [roles]
+        r = devices.token(server.url, {"badge": badges["ben"], "pin": "2222", "device_id": "pack-1"})
+        assert r.status_code == 200, r.text
+        r = devices.token(server.url, {"username": "ada", "password": "floorhand-admin", "device_id": "office-1"})
+        assert r.status_code == 200, r.text
+        r = devices.token(server.url, {"username": "anna", "pin": "2222", "device_id": "dev-anna"})
+        assert r.status_code == 401
     finally:
         server.stop()
 
