@@ -27,6 +27,7 @@ class Change(msgspec.Struct, frozen=True, gc=False):
     id: str
     op: Literal["upsert", "delete"]
     version: int
+    audience: str  # the slice of data it arrived through ("floor", "user:17"); the replica keeps one bit per audience
     data: msgspec.Raw = msgspec.Raw(_NULL)
 
 
@@ -35,16 +36,18 @@ class _Page(msgspec.Struct, gc=False):
     cursor: int
     has_more: bool
     reset: bool
+    audiences: list[str]
 
 
 @dataclass(frozen=True)
 class PullPage:
-    """One page of the pull feed and the cursor to store with it."""
+    """One page of the pull feed and the cursor to store with it, for the audiences the server served."""
 
     changes: list[Change]
     cursor: int
     has_more: bool
     reset: bool
+    audiences: list[str]
 
 
 class FeedError(ValueError):
@@ -67,7 +70,7 @@ def decode_page(body: bytes) -> PullPage:
             raise FeedError(_explain(body) or "a change's data is not an object")
     if page.cursor < 0:
         raise FeedError("cursor is negative")
-    return PullPage(page.changes, page.cursor, page.has_more, page.reset)
+    return PullPage(page.changes, page.cursor, page.has_more, page.reset, page.audiences)
 
 
 # --- precise messages for a page that failed the fast decode --------------------------------
@@ -87,16 +90,19 @@ def _explain(body: bytes) -> str | None:
         return f"the body is not JSON ({exc})"
     if not isinstance(page, dict):
         return "the body is not an object"
-    for key, kind in (("changes", list), ("cursor", int), ("has_more", bool), ("reset", bool)):
+    for key, kind in (("changes", list), ("cursor", int), ("has_more", bool), ("reset", bool), ("audiences", list)):
         if key not in page:
             return f"{key} is missing"
         if not _is(page[key], kind):
             return f"{key} is not {_KINDS[kind]}"
+    for i, audience in enumerate(page["audiences"]):
+        if not isinstance(audience, str):
+            return f"audiences[{i}] is not a string"
     for i, item in enumerate(page["changes"]):
         where = f"changes[{i}]"
         if not isinstance(item, dict):
             return f"{where} is not an object"
-        for key, kind in (("entity", str), ("id", str), ("op", str), ("version", int)):
+        for key, kind in (("entity", str), ("id", str), ("op", str), ("version", int), ("audience", str)):
             if key not in item:
                 return f"{where}.{key} is missing"
             if not _is(item[key], kind):

@@ -41,11 +41,15 @@ class SqliteFile:
 
     path: Path
     durable: bool
+    kind: str  # "journal" or "replica": which migrations build the file
     writer: Engine = field(init=False)
     reader: Engine = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
+        self._open_engines()
+
+    def _open_engines(self) -> None:
         url = f"sqlite:///{self.path}"
         args = {"check_same_thread": False, "timeout": 30}
         self.writer = create_engine(url, connect_args=args, poolclass=QueuePool, pool_size=1, max_overflow=0)
@@ -111,6 +115,27 @@ class SqliteFile:
         self.writer.dispose()
         self.reader.dispose()
 
+    def replace_file(self, reason: str) -> Path:
+        """Set a file found damaged while the app runs aside and go on with a new, empty one.
+
+        Only for a file that can be rebuilt (the replica): under the writer lock the engines
+        are closed, the file and its -wal/-shm renamed, and new engines opened on a fresh
+        file migrated to head. read() and write() called afterwards use the new file.
+        Returns where the damaged file went. reason is for the caller's log.
+        """
+        if self.kind != "replica":
+            raise ValueError(f"{self.path.name} holds work that exists nowhere else; it is never replaced ({reason})")
+        with self._lock:
+            self.dispose()
+            try:
+                moved = _set_aside(self.path)
+            finally:
+                # Even when the rename failed (a reader still holds the file on Windows),
+                # the engines must be usable again; they then open the old file.
+                self._open_engines()
+            migrate.upgrade(self.writer, self.kind, self.path)
+        return moved
+
 
 @dataclass
 class LocalStore:
@@ -119,7 +144,7 @@ class LocalStore:
     data_dir: Path
     journal: SqliteFile
     replica: SqliteFile
-    replica_rebuilt: str | None = None  # why the replica was thrown away at start, if it was
+    replica_rebuilt: str | None = None  # why the replica was last thrown away (at start or while running)
 
     @classmethod
     def open(cls, data_dir: Path | str) -> "LocalStore":
@@ -135,11 +160,23 @@ class LocalStore:
         if rebuilt:
             _set_aside(replica_path)
             log.warning("local cache %s was damaged (%s); it is rebuilt from the server", replica_path, rebuilt)
-        journal = SqliteFile(journal_path, durable=True)
-        replica = SqliteFile(replica_path, durable=False)
+        journal = SqliteFile(journal_path, durable=True, kind="journal")
+        replica = SqliteFile(replica_path, durable=False, kind="replica")
         migrate.upgrade(journal.writer, "journal", journal_path)
         migrate.upgrade(replica.writer, "replica", replica_path)
         return cls(data_dir, journal, replica, rebuilt)
+
+    def rebuild_replica(self, reason: str) -> Path:
+        """Replace a replica found damaged while running with an empty one, pulled again from the server.
+
+        The journal is never replaced this way: it holds work that exists nowhere else.
+        Returns where the damaged replica went.
+        """
+        moved = self.replica.replace_file(reason)
+        self.replica_rebuilt = reason
+        log.warning("local cache %s was damaged (%s); set aside as %s, it is rebuilt from the server",
+                    self.replica.path, reason, moved.name)
+        return moved
 
     def close(self) -> None:
         self.journal.dispose()
@@ -159,10 +196,16 @@ def integrity_problem(path: Path) -> str | None:
     return None if rows == ["ok"] else "; ".join(rows)
 
 
-def _set_aside(path: Path) -> None:
-    """Keep the damaged file (and its WAL) for diagnosis instead of deleting it."""
+def _set_aside(path: Path) -> Path:
+    """Keep the damaged file (and its WAL) for diagnosis instead of deleting it; returns its new path."""
     stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while any(target.with_name(target.name + s).exists() for s in ("", "-wal", "-shm")):
+        n += 1  # damaged twice within a second: never overwrite the first copy
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
     for suffix in ("", "-wal", "-shm"):
         part = path.with_name(path.name + suffix)
         if part.exists():
-            part.rename(path.with_name(f"{path.name}.damaged-{stamp}{suffix}"))
+            part.rename(path.with_name(target.name + suffix))
+    return target

@@ -7,7 +7,7 @@ rebuilt from the server at any time; keeping them apart means a damaged cache ne
 queued work (ARCHITECTURE.md §3).
 """
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, MetaData, String, Table, Text
 
 journal = MetaData()
 replica = MetaData()
@@ -59,6 +59,7 @@ audit_log = Table(
     Column("user", String(64)),
     Column("action", String(48), nullable=False),
     Column("detail", JSON),
+    Index("ix_audit_log_at", "at"),  # trimmed by age (Outbox.trim)
 )
 
 signin_verifiers = Table(
@@ -66,10 +67,14 @@ signin_verifiers = Table(
     Column("username", String(64), primary_key=True),
     Column("badge", String(64), index=True),
     Column("user", JSON, nullable=False),  # id, display name, roles as /v1/me gave them
-    Column("verifier", String(256), nullable=False),  # scrypt of the PIN; never the PIN
+    # scrypt of the PIN keyed with the device's local key (sync/signin.py); never the PIN
+    Column("verifier", String(256), nullable=False),
     Column("signed_in_online_at", String(40), nullable=False),
     Column("failures", Integer, nullable=False, default=0),
     Column("locked_until", String(40)),
+    # The order API's offline ticket for this person on this device, sealed under PIN and local key.
+    Column("ticket", Text),
+    Column("ticket_expires", String(40)),
 )
 
 upload_files = Table(
@@ -105,6 +110,9 @@ upload_parts = Table(
 
 # Replica: one table per entity of the pull feed. The whole row is kept as JSON (so a
 # field the server adds needs no migration) next to the few columns that are queried.
+# `mask` has one bit per audience the row arrived through (replica_audiences.bit): a row
+# is shown while one of its bits belongs to the signed-in person's scope, and deleted once
+# its last bit is cleared (sync/store/replica.py).
 REPLICA_KEYS: dict[str, tuple[tuple[str, type], ...]] = {
     "product": (("sku", String), ("gtin", String)),
     "location": (("label", String), ("route_key", String)),
@@ -129,6 +137,7 @@ for _entity, _keys in REPLICA_KEYS.items():
         Column("version", Integer, nullable=False),
         Column("data", Text, nullable=False),
         *(Column(name, kind(), index=True) for name, kind in _keys),
+        Column("mask", BigInteger, nullable=False, server_default="0"),
     )
 
 # Entities this client version does not know yet are kept verbatim, not dropped.
@@ -138,8 +147,21 @@ replica_other = Table(
     Column("id", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("data", Text, nullable=False),
+    Column("mask", BigInteger, nullable=False, server_default="0"),
 )
 
+# Audiences of the feed this replica has held: the bit of each in the rows' masks and the
+# cursor up to which it is complete. 62 bits keep every mask a positive 64-bit integer.
+MAX_AUDIENCE_BIT = 61
+replica_audiences = Table(
+    "replica_audiences", replica,
+    Column("name", String(48), primary_key=True),
+    Column("bit", Integer, nullable=False, unique=True),
+    Column("cursor", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint(f"bit BETWEEN 0 AND {MAX_AUDIENCE_BIT}", name="ck_replica_audiences_bit"),
+)
+
+# "scope": the JSON list of the audiences of the person signed in (set at sign-in).
 replica_meta = Table(
     "replica_meta", replica,
     Column("key", String(32), primary_key=True),
