@@ -271,7 +271,7 @@ def main() -> int:
     limits = [int(x) for x in args.pull_limits.split(",")]
     sizes = [int(x) for x in args.push_batches.split(",")]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("sync.credentials").setLevel(logging.ERROR)  # "sign-ins are not kept": keyring off on purpose
+    logging.getLogger("sync.credentials").setLevel(logging.ERROR)  # "no usable keyring": keyring off on purpose
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

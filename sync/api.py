@@ -4,7 +4,7 @@ import logging
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
@@ -12,12 +12,17 @@ from typing import Any, Callable
 import httpx
 import orjson
 
+from sync.device import DeviceCredential
 from sync.feed import FeedError, PullPage, decode_page
 from sync.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 10.0
+# The header that names the calling device and carries its credential: "<device id> <secret>".
+DEVICE_HEADER = "Floorhand-Device"
+# A call that must answer quickly or not at all (Start while the engine knows it is offline).
+QUICK = httpx.Timeout(2.0)
 
 # Failures of the path between device and server, worth another try. UnsupportedProtocol and
 # LocalProtocolError are the other TransportErrors: a bad base URL or a bug, never the network.
@@ -44,12 +49,20 @@ class AuthRequired(ApiError):
     """No usable tokens: a person must sign in again."""
 
 
+class SessionChanged(ApiError):
+    """Someone else signed in (or the person signed out) while the call was out: its answer is not theirs."""
+
+
 class RequestRefused(ApiError):
     """The order API refused the request for good (a 4xx other than 401 and 429)."""
 
     def __init__(self, message: str, *, status: int, code: str, details: Any = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+
+
+class DeviceRefused(RequestRefused):
+    """The order API does not accept this device: unknown, wrong credential (device_unknown) or revoked."""
 
 
 class BadResponse(ApiError):
@@ -63,6 +76,32 @@ class Tokens:
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_in: int
+
+
+@dataclass(frozen=True)
+class SignInAnswer:
+    """What a sign-in brings: the tokens, the device credential at registration, an offline ticket with a PIN."""
+
+    tokens: Tokens
+    device_secret: str | None = field(repr=False)
+    offline_ticket: str | None = field(repr=False)
+    ticket_expires_in: int | None
+
+
+@dataclass(frozen=True)
+class PersonSession:
+    """Whose session with the order API this client holds.
+
+    The generation changes with every sign-in, switch and sign-out: an answer that arrives
+    for an older generation belongs to someone who is no longer here and is dropped.
+    tokens is None after an offline sign-in until the ticket (an offline sign-in kept
+    sealed under the person's PIN) is exchanged for a session once the server answers.
+    """
+
+    owner: str
+    generation: int
+    tokens: Tokens | None = field(default=None, repr=False)
+    ticket: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,6 +132,7 @@ class Me:
     roles: list[str]
     scope: list[str]
     device_id: str
+    device_name: str | None = None
 
 
 class OrderApi:
@@ -100,21 +140,85 @@ class OrderApi:
 
     def __init__(self, base_url: str, *, transport: httpx.BaseTransport | None = None, ca_bundle: str | None = None,
                  timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
-                 on_tokens: Callable[[Tokens], None] | None = None, user_agent: str = "floorhand") -> None:
+                 user_agent: str = "floorhand") -> None:
         # TLS verification is never switched off; a corporate CA is added through a bundle.
         verify: ssl.SSLContext | bool = True if ca_bundle is None else _ssl_context(ca_bundle)
-        self._timeout, self._retry, self._sleep, self._on_tokens = timeout, retry, sleep, on_tokens
-        self.tokens: Tokens | None = None  # set by sign_in and refresh, or by the caller from the keyring
-        self._refreshing = threading.RLock()
+        self._timeout, self._retry, self._sleep = timeout, retry, sleep
+        # Every call carries it once the device is registered (sync/device.py).
+        self.device: DeviceCredential | None = None
+        # Who the session belongs to, swapped whole under _hold (see PersonSession).
+        self._hold = threading.Lock()
+        self._person: PersonSession | None = None
+        self._generation = 0
+        self._session_listeners: list[Callable[[PersonSession | None], None]] = []
+        self._refreshing = threading.Lock()  # one renewal at a time; the others use its tokens
         self._server_date: datetime | None = None
         self._closed = False
         self._client = httpx.Client(base_url=base_url, transport=transport, verify=verify, timeout=self._timeouts(),
                                     headers={"User-Agent": user_agent, "Accept": "application/json"})
 
-    def sign_in(self, *, device_id: str, username: str | None = None, badge: str | None = None,
-                pin: str | None = None, password: str | None = None) -> Tokens:
-        """Sign a person in on this device (username or badge, PIN or password)."""
-        fields = {"device_id": device_id, "username": username, "badge": badge, "pin": pin, "password": password}
+    @property
+    def retry(self) -> RetryPolicy:
+        """How often a call is tried for transient failures (the engine retries pushes itself with it)."""
+        return self._retry
+
+    # --- whose session --------------------------------------------------------------------
+
+    @property
+    def person(self) -> PersonSession | None:
+        """The session the client holds now, or None when nobody is signed in."""
+        return self._person
+
+    @property
+    def tokens(self) -> Tokens | None:
+        person = self._person
+        return person.tokens if person is not None else None
+
+    def install(self, owner: str, tokens: Tokens | None = None, ticket: str | None = None) -> PersonSession:
+        """Hand the client to `owner` (a sign-in or a switch); whatever was in flight for the previous one is dropped."""
+        with self._hold:
+            self._generation += 1
+            person = self._person = PersonSession(owner, self._generation, tokens, ticket)
+        self._announce(person)
+        return person
+
+    def clear(self) -> PersonSession | None:
+        """Sign-out: nobody's session any more; returns the one that ended (its tokens are to be revoked)."""
+        with self._hold:
+            ended, self._person = self._person, None
+            self._generation += 1
+        self._announce(None)
+        return ended
+
+    def on_session(self, listener: Callable[[PersonSession | None], None]) -> None:
+        """listener(person) after every install, clear and renewal, on the thread that made it."""
+        self._session_listeners.append(listener)
+
+    def _announce(self, person: PersonSession | None) -> None:
+        for listener in self._session_listeners:
+            listener(person)
+
+    def _keep_renewed(self, person: PersonSession, tokens: Tokens | None, ticket: str | None) -> bool:
+        """Store renewed tokens if `person` is still the one signed in; False when they came too late."""
+        with self._hold:
+            current = self._person
+            if current is None or current.generation != person.generation:
+                return False
+            renewed = self._person = replace(current, tokens=tokens, ticket=ticket)
+        self._announce(renewed)
+        return True
+
+    # --- signing in ---------------------------------------------------------------------------
+
+    def request_tokens(self, *, device_id: str, username: str | None = None, badge: str | None = None,
+                       pin: str | None = None, password: str | None = None, device_name: str | None = None,
+                       app_version: str | None = None) -> SignInAnswer:
+        """Sign a person in on this device; nothing changes here until the caller install()s the answer.
+
+        A device not registered yet is registered by this call: the answer then holds its credential.
+        """
+        fields = {"device_id": device_id, "username": username, "badge": badge, "pin": pin, "password": password,
+                  "device_name": device_name, "app_version": app_version}
         response = self._send("POST", "/v1/auth/token", json={k: v for k, v in fields.items() if v is not None},
                               retry_429=False)
         if response.status_code == 429:
@@ -122,35 +226,116 @@ class OrderApi:
             wait = parse_retry_after(response.headers.get("Retry-After"), self._server_date)
             message = _error_of(response)[1] or "Too many failed sign-ins; wait before trying again."
             raise RequestRefused(message, status=429, code="rate_limited", details={"retry_after": wait})
-        return self._take_tokens(_tokens("sign_in", self._decode("sign_in", response, secret=True)))
+        body = self._decode("sign_in", response, secret=True)
+        return SignInAnswer(_tokens("sign_in", body), _field(body, "device_secret", str, "sign_in", optional=True),
+                            _field(body, "offline_ticket", str, "sign_in", optional=True),
+                            _field(body, "offline_ticket_expires_in", int, "sign_in", optional=True))
+
+    def redeem_ticket(self, ticket: str) -> Tokens:
+        """A session for the person of an offline sign-in, from the ticket this device kept sealed for them."""
+        response = self._send("POST", "/v1/auth/ticket", json={"ticket": ticket})
+        return _tokens("ticket", self._decode("ticket", response, secret=True))
+
+    def me(self, tokens: Tokens | None = None) -> Me:
+        """Who the access token belongs to (`tokens`, or the session's)."""
+        if tokens is not None:
+            body = self._decode("me", self._send("GET", "/v1/me", token=tokens.access_token))
+        else:
+            body = self._authed("me", "GET", "/v1/me")
+        user = _field(body, "user", dict, "me")
+        device = body.get("device") if isinstance(body.get("device"), dict) else {}
+        return Me(user, _strings(body, "roles", "me"), _strings(body, "scope", "me"),
+                  _field(body, "device_id", str, "me"),
+                  device.get("name") if isinstance(device.get("name"), str) else None)
+
+    def sign_out_remote(self, tokens: Tokens) -> None:
+        """End a session on the server (every session of that sign-in); raises ApiError when it did not go through."""
+        response = self._send("POST", "/v1/auth/sign-out", token=tokens.access_token)
+        if response.status_code not in (200, 204):
+            self._decode("sign_out", response)
 
     def refresh(self) -> Tokens:
-        """Trade the refresh token for a new pair; AuthRequired when the server refuses it."""
+        """Trade the session's refresh token for a new pair now; AuthRequired when the server refuses it."""
+        person = self._person
+        if person is None:
+            raise AuthRequired("Not signed in; sign in to continue.")
+        return self._renew(person, person.tokens)
+
+    def _renew(self, person: PersonSession, stale: Tokens | None) -> Tokens:
+        """Fresh tokens for `person`: refreshed, or from the offline ticket; never another person's.
+
+        Raises SessionChanged when someone else signed in (or out) meanwhile: the caller's call
+        was made for a person who is no longer here and must not be repeated with new tokens.
+        """
         with self._refreshing:
-            sent = self.tokens
-            if sent is None:
-                raise AuthRequired("Not signed in; sign in to continue.")
-            response = self._send("POST", "/v1/auth/refresh", json={"refresh_token": sent.refresh_token})
-            try:
-                body = self._decode("refresh", response, secret=True)
-            except AuthRequired:
-                if self.tokens is sent:
-                    self.tokens = None  # the server revoked or expired it: it will never work again
-                raise
-            return self._take_tokens(_tokens("refresh", body))
+            current = self._person
+            if current is None or current.generation != person.generation:
+                raise SessionChanged("Someone else signed in on this device meanwhile.")
+            if current.tokens is not None and current.tokens is not stale:
+                return current.tokens  # another thread renewed them while this one waited
+            tokens, ticket = None, current.ticket
+            if current.tokens is not None:
+                try:
+                    tokens = self._refresh_call(current.tokens.refresh_token)
+                except AuthRequired:
+                    if ticket is None:
+                        self._keep_renewed(current, None, None)  # never valid again
+                        raise
+            if tokens is None:
+                if ticket is None:
+                    raise AuthRequired("Not signed in to the server; sign in to continue.")
+                try:
+                    tokens = self.redeem_ticket(ticket)
+                except AuthRequired:
+                    self._keep_renewed(current, None, None)  # the server no longer honours it
+                    raise
+            if not self._keep_renewed(current, tokens, ticket):
+                # Signed out or switched while the answer was on its way: nobody may use it.
+                self._revoke_quietly(tokens)
+                raise SessionChanged("Someone else signed in on this device meanwhile.")
+            return tokens
 
-    def me(self) -> Me:
-        """Who the access token belongs to."""
-        body = self._authed("me", "GET", "/v1/me")
-        user = _field(body, "user", dict, "me")
-        return Me(user, _strings(body, "roles", "me"), _strings(body, "scope", "me"),
-                  _field(body, "device_id", str, "me"))
+    def _refresh_call(self, refresh_token: str) -> Tokens:
+        response = self._send("POST", "/v1/auth/refresh", json={"refresh_token": refresh_token})
+        return _tokens("refresh", self._decode("refresh", response, secret=True))
 
-    def pull(self, cursor: int, limit: int = 1000, wait: float = 0) -> PullPage:
-        """The next page of the change feed after cursor; wait long-polls when nothing changed."""
+    def _revoke_quietly(self, tokens: Tokens) -> None:
+        try:
+            self.sign_out_remote(tokens)
+        except ApiError as exc:
+            log.info("a session that came too late could not be ended on the server: %s", exc)
+
+    # --- devices ------------------------------------------------------------------------------
+
+    def recover_device(self, device_id: str, code: str) -> str:
+        """A new credential for device_id from a supervisor's recovery code."""
+        response = self._send("POST", f"/v1/devices/{_path_part(device_id)}/recover", json={"code": code},
+                              retry_429=False)
+        body = self._decode("recover_device", response, secret=True)
+        return _field(body, "device_secret", str, "recover_device")
+
+    def devices(self) -> list[dict]:
+        """Every device the server knows, most recently seen first (supervisors)."""
+        body = self._decode("devices", self._authed_response("GET", "/v1/devices"), expect_list=True)
+        return [_check(row, dict, "devices", f"[{i}]") for i, row in enumerate(body)]
+
+    def revoke_device(self, device_id: str) -> dict:
+        """Take a device out of service (a lost handheld): its calls are refused from now on."""
+        return self._authed("revoke_device", "POST", f"/v1/devices/{_path_part(device_id)}/revoke")
+
+    def recovery_code(self, device_id: str) -> dict:
+        """A one-time code that puts the device's data folder back in service: {device_id, code, expires_in}."""
+        return self._authed("recovery_code", "POST", f"/v1/devices/{_path_part(device_id)}/recovery-code")
+
+    def pull(self, cursor: int, limit: int = 1000, wait: float = 0, audiences: list[str] | tuple[str, ...] = ()
+             ) -> PullPage:
+        """The next page of the change feed after cursor (of `audiences`, else all the person's);
+        wait long-polls when nothing changed."""
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit, "wait": wait}
+        if audiences:
+            params["audiences"] = ",".join(audiences)
         # The server holds a long poll open for up to `wait` seconds before it answers.
-        response = self._authed_response("GET", "/v1/sync/pull",
-                                         params={"cursor": cursor, "limit": limit, "wait": wait},
+        response = self._authed_response("GET", "/v1/sync/pull", params=params,
                                          timeout=self._timeouts(extra_read=wait))
         if not 200 <= response.status_code < 300:
             self._decode("pull", response)  # raises the error this answer stands for
@@ -159,9 +344,13 @@ class OrderApi:
         except FeedError as exc:
             raise BadResponse(f"pull: {exc}") from None
 
-    def push(self, device_id: str, mutations: list[dict], schema_version: int = 1) -> PushOutcome:
-        """Send mutations in seq order; safe to repeat, the server answers a replay with the stored result."""
-        body = self._authed("push", "POST", "/v1/sync/push",
+    def push(self, device_id: str, mutations: list[dict], schema_version: int = 1,
+             attempts: int | None = None) -> PushOutcome:
+        """Send mutations in seq order; safe to repeat, the server answers a replay with the stored result.
+
+        attempts (default: the retry policy's) lets the engine retry between attempts itself.
+        """
+        body = self._authed("push", "POST", "/v1/sync/push", attempts=attempts,
                             json={"device_id": device_id, "schema_version": schema_version, "mutations": mutations})
         results = [_result(item, f"results[{i}]") for i, item in enumerate(_field(body, "results", list, "push"))]
         if [r.id for r in results] != [m.get("id") for m in mutations]:
@@ -170,16 +359,27 @@ class OrderApi:
         return PushOutcome(results, _field(body, "last_seq", int, "push"),
                            _field(body, "cursor", int, "push", optional=True))
 
-    def claim_batches(self, ahead: int = 0) -> list[dict]:
-        """Claim the pick batch in progress or the next one, plus `ahead` more for dead zones."""
+    def claim_batches(self, ahead: int = 0, quick: bool = False) -> list[dict]:
+        """Claim the pick batch in progress or the next one, plus `ahead` more for dead zones.
+
+        quick: one short attempt (QUICK), for when the network is known to be down: the picker
+        goes on with the batch on the device instead of waiting out every retry.
+        """
         # Safe to retry: the server hands a caller back the batches it already holds.
-        body = self._authed("claim_batches", "POST", "/v1/pick-batches/claim", json={"ahead": ahead})
+        extra = {"attempts": 1, "timeout": QUICK} if quick else {}
+        body = self._authed("claim_batches", "POST", "/v1/pick-batches/claim", json={"ahead": ahead}, **extra)
         return [_batch(item, "claim_batches", f"batches[{i}]")
                 for i, item in enumerate(_field(body, "batches", list, "claim_batches"))]
 
     def renew_batch(self, batch_id: int) -> dict:
         """Extend the lease of a batch this user holds; the answer is {"batch", "tasks", "orders"}."""
         return _batch(self._authed("renew_batch", "POST", f"/v1/pick-batches/{int(batch_id)}/renew"), "renew_batch", "")
+
+    def order(self, order_id: int) -> dict:
+        """One order with its lines, as the server has it now (within the person's scope)."""
+        body = self._authed("order", "GET", f"/v1/orders/{int(order_id)}")
+        _field(body, "lines", list, "order")
+        return body
 
     def create_upload(self, *, sku: str, filename: str, size: int, content_type: str,
                       sha256: str | None = None) -> dict:
@@ -253,38 +453,30 @@ class OrderApi:
         return httpx.Timeout(self._timeout, connect=min(CONNECT_TIMEOUT, self._timeout),
                              read=self._timeout + extra_read)
 
-    def _take_tokens(self, tokens: Tokens) -> Tokens:
-        self.tokens = tokens
-        if self._on_tokens is not None:
-            self._on_tokens(tokens)
-        return tokens
-
     def _authed(self, call: str, method: str, path: str, **request: Any) -> dict:
         """One call with the access token, its JSON answer decoded."""
         return self._decode(call, self._authed_response(method, path, **request))
 
     def _authed_response(self, method: str, path: str, **request: Any) -> httpx.Response:
-        """One call with the access token; on 401 refresh once and try again."""
-        sent = self.tokens
-        if sent is None:
+        """One call with the session's access token; on 401 renew once (refresh or ticket) and try again."""
+        person = self._person
+        if person is None:
             raise AuthRequired("Not signed in; sign in to continue.")
-        response = self._send(method, path, token=sent.access_token, **request)
+        tokens = person.tokens if person.tokens is not None else self._renew(person, None)
+        response = self._send(method, path, token=tokens.access_token, **request)
         if response.status_code == 401:
-            with self._refreshing:
-                # Another thread may have refreshed while this call was out: use its tokens.
-                if self.tokens is sent:
-                    self.refresh()
-                fresh = self.tokens
-            if fresh is None:
-                raise AuthRequired("Not signed in; sign in to continue.")
-            response = self._send(method, path, token=fresh.access_token, **request)
+            tokens = self._renew(person, tokens)
+            response = self._send(method, path, token=tokens.access_token, **request)
         return response
 
     def _send(self, method: str, path: str, *, token: str | None = None, retry_429: bool = True,
-              **request: Any) -> httpx.Response:
+              attempts: int | None = None, **request: Any) -> httpx.Response:
         """Send one request, retrying transient failures; any other answer is returned as is."""
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        attempts = max(1, self._retry.attempts)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        device = self.device
+        if device is not None:
+            headers[DEVICE_HEADER] = f"{device.device_id} {device.secret}"
+        attempts = max(1, self._retry.attempts if attempts is None else attempts)
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
@@ -316,7 +508,7 @@ class OrderApi:
             self._sleep(self._retry.wait(attempt, retry_after))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _decode(self, call: str, response: httpx.Response, *, secret: bool = False) -> dict:
+    def _decode(self, call: str, response: httpx.Response, *, secret: bool = False, expect_list: bool = False) -> Any:
         """The JSON object of a 2xx answer, else the error it stands for.
 
         With secret (sign-in, refresh) the error details are dropped: a server that echoes
@@ -331,10 +523,13 @@ class OrderApi:
             except ValueError as exc:
                 kind = response.headers.get("Content-Type", "no content type")
                 raise BadResponse(f"{call}: the body is not JSON ({kind}: {exc})") from None
-            return _check(body, dict, call, "the body")
+            return _check(body, list if expect_list else dict, call, "the body")
         code, message, details = _error_of(response)
         if status == 401:
             raise AuthRequired(message or "The order API asks for a new sign-in.")
+        if code in ("device_unknown", "device_revoked"):
+            raise DeviceRefused(message or "The order API does not accept this device.", status=status, code=code,
+                                details=None if secret else details)
         if status < 400:
             raise BadResponse(f"{call}: unexpected HTTP {status} (to {response.headers.get('Location', '?')})")
         raise RequestRefused(message or f"The order API refused {call} (HTTP {status} {response.reason_phrase}).",
@@ -404,6 +599,13 @@ def _field(obj: dict, key: str, kind: type, call: str, path: str = "", *, option
 
 def _strings(obj: dict, key: str, call: str) -> list[str]:
     return [_check(item, str, call, f"{key}[{i}]") for i, item in enumerate(_field(obj, key, list, call))]
+
+
+def _path_part(value: str) -> str:
+    # An id from the journal or a person must never turn the path into another route.
+    if not value or not all(c.isalnum() or c in "._:-" for c in value):
+        raise ValueError(f"Not a device id: {value!r}")
+    return value
 
 
 def _tokens(call: str, body: dict) -> Tokens:

@@ -7,8 +7,9 @@ import os
 import sys
 import time
 
-from sync.api import ApiError
+from sync.api import ApiError, Offline, ServerBusy
 from sync.client import ClientCore, default_data_dir
+from sync.signin import DeviceNotUsable, SignInRefused
 from sync.engine import SyncStatus
 from sync.outbox import Outbox
 from sync.store.database import LocalStore, StoreDamaged
@@ -34,11 +35,18 @@ def main(argv: list[str] | None = None, defaults: dict[str, str] | None = None) 
     run = sub.add_parser("sync", help="sign in and synchronise with the order API")
     run.add_argument("--server", required="server" not in defaults,
                      help="base URL of the order API (default: the server_url setting)")
-    run.add_argument("--user", required=True, help="username; the PIN comes from FLOORHAND_PIN or a prompt")
+    run.add_argument("--user", required=True, help="username; the PIN comes from FLOORHAND_PIN or a prompt "
+                                                    "(offline, a PIN this device has seen signs in offline)")
     run.add_argument("--once", action="store_true", help="push and pull once, print the status and exit")
     run.add_argument("--ca-bundle", default=None, help="CA bundle for a corporate TLS certificate")
     run.add_argument("--keyring", default=None, help="keyring backend as module.Class, or 'none'")
     sub.add_parser("status", help="print the local queue: pending and rejected actions")
+    device = sub.add_parser("device", help="this device's registration: `show`, or `recover --code CODE`")
+    device.add_argument("action", choices=("show", "recover"))
+    device.add_argument("--server", required="server" not in defaults, help="base URL of the order API")
+    device.add_argument("--code", help="the recovery code a supervisor made for this device")
+    device.add_argument("--ca-bundle", default=None, help="CA bundle for a corporate TLS certificate")
+    device.add_argument("--keyring", default=None, help="keyring backend as module.Class, or 'none'")
     add_upload_parser(sub)
     args = parser.parse_args(argv)
     for name, value in defaults.items():
@@ -52,6 +60,8 @@ def main(argv: list[str] | None = None, defaults: dict[str, str] | None = None) 
             return print_queue(data_dir)
         if args.command == "upload":
             return run_upload(args, data_dir)
+        if args.command == "device":
+            return run_device(args, data_dir)
         return run_sync(args, data_dir)
     except StoreDamaged as exc:
         print(f"floorhand: {exc}", file=sys.stderr)
@@ -59,15 +69,25 @@ def main(argv: list[str] | None = None, defaults: dict[str, str] | None = None) 
 
 
 def sign_in(core: ClientCore, username: str) -> bool:
-    """Take up the kept session of `username`, or sign in with the PIN from FLOORHAND_PIN or a prompt.
+    """Sign `username` in with the PIN from FLOORHAND_PIN or a prompt: online, or offline when the server is
+    out of reach and this device has seen that PIN before. Prints why on stderr and returns False when it fails.
 
-    Prints why on stderr and returns False when the sign-in fails.
+    There is no sign-in without the PIN: a session kept on this device is taken up only by
+    its person's PIN (the offline ticket is sealed under it).
     """
-    if core.signin.resume(username) is not None:
-        return True
     pin = os.environ.get("FLOORHAND_PIN") or getpass.getpass(f"PIN for {username}: ")
     try:
-        person = core.signin.online(username=username, pin=pin)
+        try:
+            person = core.signin.online(username=username, pin=pin)
+        except (Offline, ServerBusy) as exc:
+            person = core.signin.offline(username=username, pin=pin)
+            print(f"floorhand: signed in offline ({exc})", file=sys.stderr)
+    except DeviceNotUsable as exc:
+        print(f"floorhand: {exc} {exc.problem.fix}", file=sys.stderr)
+        return False
+    except SignInRefused as exc:
+        print(f"floorhand: sign-in failed: the server is out of reach and {exc.reason}", file=sys.stderr)
+        return False
     except ApiError as exc:
         print(f"floorhand: sign-in failed: {exc}", file=sys.stderr)
         return False
@@ -76,12 +96,42 @@ def sign_in(core: ClientCore, username: str) -> bool:
     return True
 
 
+def run_device(args, data_dir) -> int:
+    """`floorhand device show` / `floorhand device recover --code CODE`."""
+    core = ClientCore.open(data_dir, args.server, keyring=args.keyring, ca_bundle=args.ca_bundle)
+    try:
+        device = core.device
+        problem = device.problem()
+        if args.action == "show":
+            print(f"device: {device.device_id}")
+            print(f"secrets kept in: {'the OS keyring' if device.secrets_in_keyring else 'a protected file'}")
+            if problem is None:
+                state = "registered" if device.credential() else "not registered yet (first online sign-in does it)"
+            else:
+                state = f"{problem.message} {problem.fix}"
+            print(f"state: {state}")
+            return 0 if problem is None else 1
+        if not args.code:
+            print("floorhand: device recover needs --code (a supervisor makes it for this device)", file=sys.stderr)
+            return 2
+        try:
+            secret = core.api.recover_device(device.device_id, args.code)
+        except ApiError as exc:
+            print(f"floorhand: recovery failed: {exc}", file=sys.stderr)
+            return 1
+        device.registered(secret)
+        print(f"device {device.device_id} is back in service on this machine; its queue is kept "
+              f"({core.outbox.counts()[0]} action(s) waiting)")
+        return 0
+    finally:
+        core.close()
+
+
 def run_sync(args, data_dir) -> int:
     core = ClientCore.open(data_dir, args.server, keyring=args.keyring, ca_bundle=args.ca_bundle)
     try:
         if not sign_in(core, args.user):
             return 2
-        core.engine.signed_in()
         if args.once:
             status = core.engine.sync_once()
             print(format_status(status))

@@ -21,6 +21,13 @@
     error          call_ok       syncing
     error          unauthorized  auth_required
     auth_required  signed_in     connecting
+    connecting     device_refused  device_refused
+    syncing        device_refused  device_refused
+    idle           device_refused  device_refused
+    offline        device_refused  device_refused
+    error          device_refused  device_refused
+    auth_required  device_refused  device_refused
+    device_refused signed_in     connecting
 
 Any other (state, event) pair leaves the state as it is: for example a second
 network_down while offline, or call_ok while already syncing. There is no ping: the
@@ -41,6 +48,7 @@ class SyncState(str, Enum):
     IDLE = "idle"
     AUTH_REQUIRED = "auth_required"
     ERROR = "error"
+    DEVICE_REFUSED = "device_refused"  # the server does not accept this device (unknown credential, revoked)
 
 
 S = SyncState
@@ -64,6 +72,9 @@ TRANSITIONS: dict[tuple[SyncState, str], SyncState] = {
     (S.ERROR, "call_ok"): S.SYNCING,
     (S.ERROR, "unauthorized"): S.AUTH_REQUIRED,
     (S.AUTH_REQUIRED, "signed_in"): S.CONNECTING,
+    **{(state, "device_refused"): S.DEVICE_REFUSED
+       for state in (S.CONNECTING, S.SYNCING, S.IDLE, S.OFFLINE, S.ERROR, S.AUTH_REQUIRED)},
+    (S.DEVICE_REFUSED, "signed_in"): S.CONNECTING,
 }
 EVENTS = frozenset(event for _, event in TRANSITIONS)
 

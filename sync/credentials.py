@@ -1,20 +1,32 @@
-"""The OS keyring: which backend holds refresh tokens, and the only place that touches them.
+"""The OS keyring: which backend keeps this device's secrets, and the only place that touches them.
 
-Refresh tokens live in the OS keyring only, never in the database, the settings or a log
-line (ARCHITECTURE.md §6). The backend is chosen explicitly at start instead of through
-keyring's entry-point discovery, which finds nothing inside a PyInstaller bundle and could
-otherwise settle on a plaintext file backend. Without a usable keyring the client still
-works; people then sign in every session, and the reason is there to show them.
+A device holds two secrets (ARCHITECTURE.md §8): the credential the order API issued when
+the device registered, and a key made on this machine that keys the PIN verifiers and
+seals the offline sign-ins kept in the journal (sync/signin.py). They live in the OS
+keyring, never in the journal, the settings or a log line. The backend is chosen
+explicitly instead of through keyring's entry-point discovery, which finds nothing inside
+a PyInstaller bundle and could otherwise settle on a plaintext file backend.
+
+Without a usable keyring (kiosk accounts, handhelds, a headless service) the device still
+works: the secrets then live in a file beside the journal that only this OS account may
+read (SECRETS_FILE). What that costs is written in the README's architecture notes: a copy
+of the whole data folder carries them, so its PIN verifiers can be guessed at offline.
 """
 
+import base64
 import importlib
+import json
 import logging
+import os
+import secrets
 import sys
+import tempfile
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import keyring
 from keyring.backend import KeyringBackend
-from keyring.errors import KeyringError, PasswordDeleteError
+from keyring.errors import KeyringError
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +60,12 @@ def choose_keyring(preferred: str | None = None) -> KeyringChoice:
     """The platform keyring, or `preferred` ("module.Class", or "none" to store nothing)."""
     choice = _pick(preferred)
     if choice.usable:
-        # Only for code that calls keyring.* directly; TokenVault uses choice.backend itself.
+        # Only for code that calls keyring.* directly; SecretStore uses choice.backend itself.
         keyring.set_keyring(choice.backend)
-        log.info("refresh tokens are kept in %s", choice.name)
+        log.info("device secrets are kept in %s", choice.name)
     else:
-        log.warning("sign-ins are not kept between sessions: %s", choice.reason)
+        log.warning("no usable keyring, device secrets are kept in a file only this account may read: %s",
+                    choice.reason)
     return choice
 
 
@@ -75,7 +88,7 @@ def probe_keyring(preferred: str | None = None) -> KeyringChoice:
 
 def _pick(preferred: str | None) -> KeyringChoice:
     if preferred is not None and preferred.strip().lower() == NO_KEYRING:
-        return KeyringChoice(None, NO_KEYRING, False, "keeping sign-ins is switched off in the settings")
+        return KeyringChoice(None, NO_KEYRING, False, "the keyring is switched off in the settings (keyring = none)")
     if preferred:
         return _named_backend(preferred.strip())
     return _platform_backend()
@@ -138,67 +151,150 @@ def _check(cls: type[KeyringBackend], problem: str,
     return KeyringChoice(backend, name, True, None, errors)
 
 
-class TokenVault:
-    """Refresh tokens in the chosen keyring, one per server and user; never raises for a keyring failure."""
+SECRETS_FILE = "device-secrets.json"
+KEY_BYTES = 32
+PLAIN_NO_KEYRING = "This device has no secure key store, so its sign-in key is kept in a protected file. IT can " \
+                   "check this with floorhand doctor."
 
-    def __init__(self, choice: KeyringChoice) -> None:
+
+class DeviceSecrets:
+    """The credential the server issued (None before registration) and the local key; repr shows neither."""
+
+    __slots__ = ("key", "credential")
+
+    def __init__(self, key: bytes, credential: str | None) -> None:
+        self.key, self.credential = key, credential
+
+    @classmethod
+    def new(cls) -> "DeviceSecrets":
+        return cls(secrets.token_bytes(KEY_BYTES), None)
+
+    def with_credential(self, credential: str) -> "DeviceSecrets":
+        return DeviceSecrets(self.key, credential)
+
+    def encode(self) -> str:
+        return json.dumps({"key": base64.b64encode(self.key).decode("ascii"), "credential": self.credential})
+
+    @classmethod
+    def decode(cls, text: str) -> "DeviceSecrets":
+        """Raises ValueError for anything that is not what encode() wrote."""
+        try:
+            value = json.loads(text)
+            key = base64.b64decode(value["key"], validate=True)
+            credential = value.get("credential")
+        except (TypeError, KeyError, AttributeError, json.JSONDecodeError, base64.binascii.Error) as exc:
+            raise ValueError(f"not device secrets ({type(exc).__name__})") from None
+        if len(key) != KEY_BYTES or not (credential is None or isinstance(credential, str)):
+            raise ValueError("not device secrets (wrong key length or credential)")
+        return cls(key, credential)
+
+    def __repr__(self) -> str:
+        return f"DeviceSecrets(registered={self.credential is not None})"
+
+
+class SecretStore:
+    """Where this device's secrets live: the chosen keyring, or else a file only this OS account may read.
+
+    Never raises for a keyring failure: a keyring that fails is given up for the session
+    (with the reason logged and kept for `floorhand doctor`) and the file takes over, so a
+    device never loses the credential it was just given.
+    """
+
+    def __init__(self, choice: KeyringChoice, folder: Path) -> None:
         self._choice = choice
         self._backend = choice.backend if choice.usable else None
         self._errors = (KeyringError, OSError, *choice.errors)
+        self._file = Path(folder) / SECRETS_FILE
         self.reason: str | None = choice.reason
 
     @property
-    def usable(self) -> bool:
+    def in_keyring(self) -> bool:
+        """True while the keyring keeps the secrets; False when the file does."""
         return self._backend is not None
 
-    def save(self, server_url: str, username: str, refresh_token: str) -> bool:
-        """Keep the token for the next session; False (and usable turns False) when the keyring fails."""
-        if self._backend is None:
-            return False
-        try:
-            self._backend.set_password(SERVICE, account(server_url, username), refresh_token)
-        except self._errors as exc:
-            self._failed("keep the sign-in of", username, server_url, exc, refresh_token)
-            return False
-        return True
+    def load(self, device_id: str, take_over: bool = True) -> DeviceSecrets | None:
+        """The secrets of device_id, or None when none are kept (a new device, or a folder copied here).
 
-    def load(self, server_url: str, username: str) -> str | None:
-        """The kept token, or None when there is none or the keyring fails."""
-        if self._backend is None:
+        take_over: secrets found in the file while a keyring works move into the keyring
+        (False for `floorhand doctor`, which writes nothing).
+        """
+        if self._backend is not None:
+            try:
+                text = self._backend.get_password(SERVICE, account(device_id))
+            except self._errors as exc:
+                self._failed("read", exc)
+            else:
+                if text:
+                    return self._decoded(text, f"the keyring entry {account(device_id)}")
+                moved = self._from_file(device_id)
+                if moved is not None and take_over and self.save(device_id, moved) == "keyring":
+                    # A keyring that appeared after the file was written takes the secrets over.
+                    self._file.unlink(missing_ok=True)
+                    log.info("device secrets moved from %s into %s", self._file.name, self._choice.name)
+                return moved
+        return self._from_file(device_id)
+
+    def save(self, device_id: str, value: DeviceSecrets) -> str:
+        """Keep the secrets; returns "keyring" or "file", where they went. Raises OSError when neither works."""
+        if self._backend is not None:
+            try:
+                self._backend.set_password(SERVICE, account(device_id), value.encode())
+            except self._errors as exc:
+                self._failed("keep", exc)
+            else:
+                return "keyring"
+        self._write_file(device_id, value)
+        return "file"
+
+    def _from_file(self, device_id: str) -> DeviceSecrets | None:
+        try:
+            text = self._file.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
         try:
-            return self._backend.get_password(SERVICE, account(server_url, username))
-        except self._errors as exc:
-            self._failed("read the sign-in of", username, server_url, exc)
+            stored = json.loads(text)
+        except json.JSONDecodeError:
+            log.error("%s is damaged and cannot be read; the device needs a recovery code", self._file)
+            return None
+        if not isinstance(stored, dict) or stored.get("device_id") != device_id:
+            log.warning("%s belongs to another device; it is not used", self._file)
+            return None
+        return self._decoded(json.dumps(stored.get("secrets")), str(self._file))
+
+    def _write_file(self, device_id: str, value: DeviceSecrets) -> None:
+        # Written whole and renamed over the old file, readable by this OS account only.
+        text = json.dumps({"device_id": device_id, "secrets": json.loads(value.encode())})
+        fd, tmp = tempfile.mkstemp(dir=self._file.parent, prefix=".device-secrets-")
+        try:
+            os.chmod(tmp, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def _decoded(text: str, where: str) -> DeviceSecrets | None:
+        try:
+            return DeviceSecrets.decode(text)
+        except ValueError as exc:
+            log.error("%s cannot be read (%s); the device needs a recovery code", where, exc)
             return None
 
-    def forget(self, server_url: str, username: str) -> None:
-        """Remove the kept token, for sign-out or a token the server refused."""
-        # Tried even after an earlier failure: a token left behind after sign-out is worse
-        # than a second warning in the log.
-        backend = self._backend or (self._choice.backend if self._choice.usable else None)
-        if backend is None:
-            return
-        try:
-            backend.delete_password(SERVICE, account(server_url, username))
-        except PasswordDeleteError:
-            log.debug("no kept sign-in of %s on %s to forget", username, server_url)
-        except self._errors as exc:
-            self._failed("forget the sign-in of", username, server_url, exc)
-
-    def _failed(self, what: str, username: str, server_url: str, exc: BaseException, secret: str = "") -> None:
+    def _failed(self, what: str, exc: BaseException) -> None:
         detail = str(exc) or type(exc).__name__
-        if secret:
-            detail = detail.replace(secret, "***")
         self.reason = f"the keyring {self._choice.name} failed ({detail})"
-        self._backend = None  # for the rest of the session: people sign in again instead of seeing errors
-        log.warning("cannot %s %s on %s: %s; sign-ins are not kept this session", what, username, server_url,
-                    self.reason)
+        self._backend = None  # for the rest of the session: the file takes over
+        log.warning("cannot %s the device secrets in the keyring: %s; a protected file is used instead",
+                    what, self.reason)
 
     def __repr__(self) -> str:
-        return f"TokenVault({self._choice.name}, usable={self.usable})"
+        return f"SecretStore({self._choice.name}, in_keyring={self.in_keyring})"
 
 
-def account(server_url: str, username: str) -> str:
-    """The keyring entry name of one user on one server."""
-    return f"{username}@{server_url.rstrip('/')}"
+def account(device_id: str) -> str:
+    """The keyring entry name of one device's secrets."""
+    return f"device:{device_id}"

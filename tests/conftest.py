@@ -18,6 +18,15 @@ def _own_config_and_logs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("FLOORHAND_LOG_DIR", str(home / "log"))
 
 
+@pytest.fixture(autouse=True)
+def _empty_test_keyrings():
+    """The in-memory keyrings of the tests start empty in every test, as on a fresh machine."""
+    from tests.sync.memory_keyring import MemoryKeyring, OtherMachineKeyring
+
+    MemoryKeyring.wipe()
+    OtherMachineKeyring.wipe()
+
+
 @pytest.fixture(scope="session")
 def postgres():
     """One PostgreSQL cluster for the whole session; each test gets its own database."""

@@ -6,8 +6,8 @@
 Run as `floorhand upload`, --server, --data-dir, --ca-bundle and --keyring default to the
 workstation's settings (machine config, user config, FLOORHAND_*; desktop_app/main.py
 passes them in). Without them --server falls back to FLOORHAND_SERVER_URL, and --user to
-FLOORHAND_USER. The upload signs in as `floorhand sync` does (the kept session, or the PIN from FLOORHAND_PIN or
-a prompt). The queue is durable, so the same command run again after an interruption
+FLOORHAND_USER. The upload signs in as `floorhand sync` does (the PIN from FLOORHAND_PIN or a prompt, online,
+or offline on a device that has seen it). The queue is durable, so the same command run again after an interruption
 (Ctrl+C, a lost sign-in, a crash) resumes instead of uploading twice. The run also finishes
 files an earlier, interrupted command left in the queue; the summary lists the files of
 this command only.
@@ -95,7 +95,7 @@ def run_upload(args: argparse.Namespace, data_dir) -> int:
                                                            files_in_flight=args.files, on_progress=show,
                                                            rate_limit=args.limit_rate))
             if summary.sign_in_needed:
-                core.signin.sign_out()  # the kept session is dead: the next run asks for the PIN
+                core.signin.sign_out()  # the session is dead: the next run asks for the PIN
         files = [queue.get(f.id) for f in queued]
     finally:
         core.close()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from sync.api import ApiError, AuthRequired, BadResponse, OrderApi, RequestRefused
+from sync.api import ApiError, AuthRequired, BadResponse, OrderApi, RequestRefused, SessionChanged
 from sync.retry import Backoff, RetryPolicy
 from sync.upload.control import RunControl
 from sync.upload.parts import FileFailed, Halted, PartBuffers, PartSender, Targets, UploadGone, fetch_upload
@@ -33,6 +33,9 @@ __all__ = ["FileFailed", "FileOutcome", "FileProgress", "Progress", "Summary", "
            "PARTS_IN_FLIGHT", "FILES_IN_FLIGHT"]
 
 log = logging.getLogger(__name__)
+
+# The uploads belong to the person signed in; without their session nothing can go.
+_NO_SESSION = (AuthRequired, SessionChanged)
 
 # Chosen with benchmarks/upload.py against `rclone serve s3` (docs/benchmarks.md).
 PARTS_IN_FLIGHT = 4
@@ -186,8 +189,9 @@ class Uploader:
             self._upload(queued, parts)
         except Halted:
             return self._halted(queued)
-        except AuthRequired as exc:
-            # Nobody can send anything until a person signs in: stop every file, count no attempt.
+        except _NO_SESSION as exc:
+            # Nobody can send anything until a person signs in (or the person signed in changed
+            # on this device): stop every file, count no attempt.
             self._lost_sign_in(exc)
             return self._halted(queued)
         except FileFailed as exc:
@@ -294,7 +298,7 @@ class Uploader:
         errors = [exc for exc in (fut.exception() for fut in sent) if exc is not None]
         if errors:
             # A stop or cancel is what ended the file, whatever the other parts ran into meanwhile.
-            raise next((e for e in errors if isinstance(e, (Halted, AuthRequired))), errors[0])
+            raise next((e for e in errors if isinstance(e, (Halted, *_NO_SESSION))), errors[0])
         return digest.hexdigest()
 
     @staticmethod
@@ -364,7 +368,7 @@ class Uploader:
             self._api.abort_upload(upload_id)
         except RequestRefused as exc:  # unknown, or already complete: nothing left to abort
             log.info("Upload %s needs no abort on the server: %s", upload_id, exc)
-        except AuthRequired as exc:
+        except _NO_SESSION as exc:
             self._lost_sign_in(exc)
             return
         except ApiError as exc:
@@ -372,7 +376,7 @@ class Uploader:
             return
         self._queue.forget_orphan(upload_id)
 
-    def _lost_sign_in(self, exc: AuthRequired) -> None:
+    def _lost_sign_in(self, exc: ApiError) -> None:
         self._sign_in_needed = True
         self._control.stop(f"sign-in needed: {exc} Sign in again and run the upload again to resume.")
 

@@ -28,8 +28,8 @@ from sync.client import ClientCore
 from sync.engine import EngineOptions, SyncStatus
 from sync.retry import Backoff
 
-# The keyring of the OS is not there for a child process in CI, and a kept session would
-# not survive the restart anyway: every run signs in with the PIN.
+# The keyring of the OS is not there for a child process in CI: the device's secrets go to
+# its data folder's file, so a restarted worker is the same device; every run signs in with the PIN.
 NO_KEYRING = "none"
 
 

@@ -21,7 +21,7 @@ from order_api.feed import publish_order, publish_stock
 from order_api.models import OrderLine, PickTask, Stock, User
 from order_api.server import free_port
 from tests.order_api import scenario
-from tests.order_api.harness import pin_hash
+from tests.order_api.harness import DeviceKeys, pin_hash
 
 REPO = Path(__file__).resolve().parents[2]
 PIN = "1111"
@@ -190,12 +190,21 @@ def add_user(db: Database, username: str, roles: str, pin: str = PIN) -> int:
         return user.id
 
 
-def signed_in_http(url: str, username: str, device_id: str, pin: str = PIN) -> httpx.Client:
-    """An httpx client holding a fresh access token of username on device_id."""
-    r = httpx.post(f"{url}/v1/auth/token", json={"username": username, "pin": pin, "device_id": device_id},
-                   timeout=30)
-    assert r.status_code == 200, r.text
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {r.json()['access_token']}"}, timeout=30)
+# Secrets of the devices the tests registered, so that a device signs in again (after a
+# server restart too) with its credential.
+DEVICES = DeviceKeys()
+
+
+def signed_in_http(url: str, username: str, device_id: str, pin: str = PIN,
+                   device_secret: str | None = None) -> httpx.Client:
+    """An httpx client holding a fresh access token of username on device_id and the device's credential.
+
+    A device id new to the server registers at this sign-in; a device registered elsewhere
+    (a client's data folder) needs the device_secret it got.
+    """
+    if device_secret is not None:
+        DEVICES.remember(url, device_id, device_secret)
+    return DEVICES.signed_in(url, {"username": username, "pin": pin, "device_id": device_id})
 
 
 def fresh_pull(url: str, username: str, limit: int = 1000) -> dict[tuple[str, str], dict]:

@@ -22,6 +22,7 @@ from sync.engine import EngineOptions
 from sync.outbox import Outbox
 from sync.retry import Backoff
 from sync.store import replica
+from sync.credentials import SecretStore, choose_keyring
 from sync.store.database import LocalStore
 from sync.store.schema import outbox, sync_state
 from tests.reliability.conftest import PICKER, PIN, WAIT_S, add_user, fresh_pull, replica_rows, signed_in_http
@@ -78,7 +79,9 @@ def same_device(data_dir, url: str) -> SameDevice:
         device_id = Outbox(store).device_id()
     finally:
         store.close()
-    return SameDevice(signed_in_http(url, PICKER, device_id), device_id)
+    # The workers keep no keyring: the device's credential is in the data folder's secrets file.
+    secrets = SecretStore(choose_keyring("none"), data_dir).load(device_id)
+    return SameDevice(signed_in_http(url, PICKER, device_id, device_secret=secrets.credential), device_id)
 
 
 def assert_applied_exactly_once(floor, store, acknowledged: set[str]) -> None:

@@ -5,13 +5,23 @@ from keyring.errors import KeyringLocked, NoKeyringError, PasswordDeleteError
 
 
 class MemoryKeyring(KeyringBackend):
-    """An OS keyring stand-in that keeps secrets in a dict; set `priority` on the class to test the checks."""
+    """An OS keyring stand-in that keeps secrets in a dict; set `priority` on the class to test the checks.
+
+    Like the keyring of one OS account, every instance in the process sees the same entries
+    (a restarted app finds its device's secrets again); tests/conftest.py empties it for
+    each test. OtherMachineKeyring stands for the keyring of another machine.
+    """
 
     priority = 1
+    shared: dict[tuple[str, str], str] = {}
 
     def __init__(self) -> None:
         super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
+        self.secrets = type(self).shared
+
+    @classmethod
+    def wipe(cls) -> None:
+        cls.shared.clear()
 
     def get_password(self, service: str, username: str) -> str | None:
         return self.secrets.get((service, username))
@@ -43,3 +53,9 @@ class AbsentKeyring(MemoryKeyring):
     @property
     def priority(self) -> float:
         raise NoKeyringError("no Secret Service on the D-Bus session bus")
+
+
+class OtherMachineKeyring(MemoryKeyring):
+    """The keyring of another machine: it has none of this machine's entries."""
+
+    shared: dict[tuple[str, str], str] = {}

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from sync.api import (
-    ApiError, AuthRequired, BadResponse, Offline, OrderApi, RequestRefused, ServerBusy, Tokens,
+    ApiError, AuthRequired, BadResponse, DEVICE_HEADER, DeviceRefused, Offline, OrderApi, RequestRefused, ServerBusy, Tokens,
 )
+from sync.device import DeviceCredential
 from sync.feed import PullPage
 from sync.retry import Backoff, RetryPolicy
 
@@ -61,9 +62,10 @@ def token_body(access=NEW_ACCESS, refresh=NEW_REFRESH):
     return {"access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": 900}
 
 
-PAGE = {"changes": [{"entity": "sku", "id": "17", "op": "upsert", "version": 3, "data": {"name": "Mug"}},
-                    {"entity": "task", "id": "9", "op": "delete", "version": 4, "data": None}],
-        "cursor": 42, "has_more": False, "reset": False}
+PAGE = {"changes": [{"entity": "sku", "id": "17", "op": "upsert", "version": 3, "audience": "catalog",
+                     "data": {"name": "Mug"}},
+                    {"entity": "task", "id": "9", "op": "delete", "version": 4, "audience": "floor", "data": None}],
+        "cursor": 42, "has_more": False, "reset": False, "audiences": ["catalog", "floor"]}
 
 
 @pytest.fixture
@@ -84,8 +86,10 @@ def stored():
 @pytest.fixture
 def api(desk, sleeps, stored):
     client = OrderApi("https://orders.example", transport=httpx.MockTransport(desk), sleep=sleeps.append,
-                      retry=RetryPolicy(attempts=4, backoff=Backoff(base=0.5, cap=60.0)), on_tokens=stored.append)
-    client.tokens = SIGNED_IN
+                      retry=RetryPolicy(attempts=4, backoff=Backoff(base=0.5, cap=60.0)))
+    client.install("anna", SIGNED_IN)
+    # Every renewal announced to the session's listeners, in order.
+    client.on_session(lambda person: person is not None and person.tokens is not None and stored.append(person.tokens))
     yield client
     client.close()
 
@@ -118,18 +122,60 @@ def test_push_decodes_results_with_and_without_the_cursor(api, desk):
     assert api.push("dev-1", mutations).cursor is None
 
 
-def test_me_and_sign_in_decode(desk, api, stored):
-    desk.answers["/v1/auth/token"] = [ok(token_body())]
+def test_me_and_sign_in_decode_and_a_sign_in_changes_nothing_until_installed(desk, api, stored):
+    desk.answers["/v1/auth/token"] = [ok({**token_body(), "device_secret": "s3cr3t-device", "offline_ticket": "t1ck3t",
+                                          "offline_ticket_expires_in": 600})]
     desk.answers["/v1/me"] = [ok({"user": {"id": 1, "username": "anna"}, "roles": ["picker"],
-                                  "scope": ["catalog", "floor", "user:1"], "device_id": "dev-1"})]
-    api.tokens = None
-    tokens = api.sign_in(device_id="dev-1", badge="B-100", pin="1111")
-    assert api.tokens == tokens == Tokens(NEW_ACCESS, NEW_REFRESH, 900) and stored == [tokens]
-    assert json.loads(desk.requests[0].content) == {"device_id": "dev-1", "badge": "B-100", "pin": "1111"}
-    assert "Authorization" not in desk.requests[0].headers
-    me = api.me()
-    assert (me.user["username"], me.roles, me.device_id) == ("anna", ["picker"], "dev-1")
+                                  "scope": ["catalog", "floor", "user:1"], "device_id": "dev-1",
+                                  "device": {"id": "dev-1", "name": "DOCK-3"}})]
+    api.clear()
+    answer = api.request_tokens(device_id="dev-1", badge="B-100", pin="1111", device_name="DOCK-3")
+    assert answer.tokens == Tokens(NEW_ACCESS, NEW_REFRESH, 900) and api.person is None and stored == []
+    assert (answer.device_secret, answer.offline_ticket, answer.ticket_expires_in) == ("s3cr3t-device", "t1ck3t", 600)
+    assert json.loads(desk.requests[0].content) == {"device_id": "dev-1", "badge": "B-100", "pin": "1111",
+                                                    "device_name": "DOCK-3"}
+    assert "Authorization" not in desk.requests[0].headers and DEVICE_HEADER not in desk.requests[0].headers
+    me = api.me(answer.tokens)
+    assert (me.user["username"], me.roles, me.device_id, me.device_name) == ("anna", ["picker"], "dev-1", "DOCK-3")
     assert desk.requests[1].headers["Authorization"] == f"Bearer {NEW_ACCESS}"
+    assert "s3cr3t-device" not in repr(answer) and "t1ck3t" not in repr(answer)
+
+
+def test_every_call_carries_the_device_credential_once_there_is_one(api, desk):
+    desk.answers["/v1/sync/pull"] = [ok(PAGE), ok(PAGE)]
+    api.pull(0)
+    api.device = DeviceCredential("dev-1", "s3cr3t-device")
+    api.pull(0, audiences=["catalog", "user:1"])
+    assert DEVICE_HEADER not in desk.requests[0].headers
+    assert desk.requests[1].headers[DEVICE_HEADER] == "dev-1 s3cr3t-device"
+    assert desk.requests[1].url.params["audiences"] == "catalog,user:1"
+
+
+def test_a_refused_device_is_its_own_error(api, desk):
+    desk.answers["/v1/sync/pull"] = [error(403, "device_revoked", "This device was taken out of service.")]
+    with pytest.raises(DeviceRefused) as caught:
+        api.pull(0)
+    assert caught.value.code == "device_revoked" and caught.value.status == 403
+
+
+def test_an_offline_sign_in_gets_its_session_from_the_ticket_at_the_first_call(api, desk, stored):
+    api.install("anna", None, "t1ck3t")
+    desk.answers["/v1/auth/ticket"] = [ok(token_body())]
+    desk.answers["/v1/me"] = [ok({"user": {}, "roles": [], "scope": [], "device_id": "d"})]
+    assert api.me().device_id == "d"
+    assert desk.paths() == ["/v1/auth/ticket", "/v1/me"]
+    assert json.loads(desk.requests[0].content) == {"ticket": "t1ck3t"}
+    assert api.tokens == Tokens(NEW_ACCESS, NEW_REFRESH, 900) and api.person.ticket == "t1ck3t"
+
+
+def test_a_refused_refresh_falls_back_to_the_ticket(api, desk):
+    api.install("anna", SIGNED_IN, "t1ck3t")
+    desk.answers["/v1/me"] = [error(401, "token_expired", "The access token has expired; refresh it."),
+                              ok({"user": {}, "roles": [], "scope": [], "device_id": "d"})]
+    desk.answers["/v1/auth/refresh"] = [error(401, "invalid_refresh_token", "Every session of it is ended.")]
+    desk.answers["/v1/auth/ticket"] = [ok(token_body())]
+    assert api.me().device_id == "d"
+    assert desk.paths() == ["/v1/me", "/v1/auth/refresh", "/v1/auth/ticket", "/v1/me"]
 
 
 def test_claim_and_renew_return_the_batches(api, desk):
@@ -147,7 +193,7 @@ def test_server_errors_are_retried_with_growing_waits_up_to_the_cap(desk, sleeps
     policy = RetryPolicy(attempts=5, backoff=CeilingBackoff(base=1.0, cap=5.0))
     with OrderApi("https://orders.example", transport=httpx.MockTransport(desk), sleep=sleeps.append,
                   retry=policy) as client:
-        client.tokens = SIGNED_IN
+        client.install("anna", SIGNED_IN)
         assert client.me().device_id == "d"
     assert sleeps == [1.0, 2.0, 4.0, 5.0]
     assert len(desk.requests) == 5
@@ -222,7 +268,7 @@ def test_a_refused_refresh_means_sign_in_again(api, desk, stored):
         error(401, "invalid_refresh_token", "The refresh token is not valid; sign in again.")]
     with pytest.raises(AuthRequired, match="sign in again"):
         api.me()
-    assert stored == [] and api.tokens is None
+    assert stored == [] and api.tokens is None and api.person.owner == "anna"
     with pytest.raises(AuthRequired):
         api.me()
     assert desk.paths() == ["/v1/me", "/v1/auth/refresh"]
@@ -237,7 +283,7 @@ def test_a_401_after_a_good_refresh_means_sign_in_again(api, desk):
 
 
 def test_without_tokens_nothing_is_sent(api, desk):
-    api.tokens = None
+    api.clear()
     with pytest.raises(AuthRequired):
         api.pull(0)
     assert desk.requests == []
@@ -247,7 +293,7 @@ def test_a_sign_in_lockout_is_refused_not_retried(api, desk, sleeps):
     desk.answers["/v1/auth/token"] = [error(429, "rate_limited", "Too many failed sign-ins; wait before trying again.",
                                             {"retry_after": 240}, **{"Retry-After": "240"})]
     with pytest.raises(RequestRefused) as caught:
-        api.sign_in(device_id="dev-1", username="anna", pin="0000")
+        api.request_tokens(device_id="dev-1", username="anna", pin="0000")
     assert (caught.value.status, caught.value.code, caught.value.details) == (429, "rate_limited", {"retry_after": 240})
     assert len(desk.requests) == 1 and sleeps == []
 
@@ -255,7 +301,7 @@ def test_a_sign_in_lockout_is_refused_not_retried(api, desk, sleeps):
 def test_wrong_pin_asks_to_sign_in_with_the_servers_words(api, desk):
     desk.answers["/v1/auth/token"] = [error(401, "invalid_credentials", "Unknown user or wrong PIN/password.")]
     with pytest.raises(AuthRequired, match="wrong PIN"):
-        api.sign_in(device_id="dev-1", username="anna", pin="0000")
+        api.request_tokens(device_id="dev-1", username="anna", pin="0000")
     assert len(desk.requests) == 1
 
 
@@ -317,7 +363,7 @@ def test_every_call_has_a_timeout_and_pull_adds_its_wait_to_the_read_timeout(des
     desk.answers["/v1/me"] = [ok({"user": {}, "roles": [], "scope": [], "device_id": "d"})]
     with OrderApi("https://orders.example", transport=httpx.MockTransport(desk), timeout=15.0,
                   sleep=sleeps.append) as client:
-        client.tokens = SIGNED_IN
+        client.install("anna", SIGNED_IN)
         client.pull(0, wait=25)
         client.me()
     pull_timeout, me_timeout = (r.extensions["timeout"] for r in desk.requests)
@@ -343,8 +389,9 @@ def test_tokens_and_secrets_stay_out_of_reprs_messages_and_logs(api, desk, caplo
     desk.answers["/v1/me"] = [error(401, "token_expired", "The access token has expired; refresh it.")]
     desk.answers["/v1/auth/refresh"] = [httpx.ConnectError("refused")] * 3 + [
         error(401, "invalid_refresh_token", "The refresh token is not valid; sign in again.")]
-    messages = [repr(SIGNED_IN), str(SIGNED_IN), repr(api.sign_in(device_id="dev-1", username="anna", pin=pin))]
-    for call in (api.me, lambda: api.sign_in(device_id="dev-1", username="anna", pin=pin)):
+    messages = [repr(SIGNED_IN), str(SIGNED_IN), repr(api.person),
+                repr(api.request_tokens(device_id="dev-1", username="anna", pin=pin))]
+    for call in (api.me, lambda: api.request_tokens(device_id="dev-1", username="anna", pin=pin)):
         with pytest.raises(ApiError) as caught:
             call()
         messages += [str(caught.value), repr(caught.value), repr(getattr(caught.value, "details", None))]
@@ -364,18 +411,25 @@ def test_against_the_reference_api_over_loopback(tmp_path):
     try:
         with server.app.state.ctx.db.write() as s:
             s.add(User(username="anna", display_name="Anna", roles="picker", pin_hash=hash_secret("1111")))
-        stored, waits = [], []
-        with OrderApi(server.url, on_tokens=stored.append, timeout=10.0, sleep=waits.append) as client:
-            tokens = client.sign_in(device_id="dock-3", username="anna", pin="1111")
-            assert stored == [tokens]
+        waits = []
+        with OrderApi(server.url, timeout=10.0, sleep=waits.append) as client:
+            answer = client.request_tokens(device_id="dock-3", username="anna", pin="1111", device_name="DOCK-3")
+            assert answer.device_secret and answer.offline_ticket
+            client.device = DeviceCredential("dock-3", answer.device_secret)
+            client.install("anna", answer.tokens)
             me = client.me()
-            assert (me.user["username"], me.roles, me.device_id) == ("anna", ["picker"], "dock-3")
-            page = client.pull(0)
+            assert (me.user["username"], me.roles, me.device_id, me.device_name) == ("anna", ["picker"], "dock-3",
+                                                                                     "DOCK-3")
+            page = client.pull(0, audiences=me.scope)
             assert isinstance(page, PullPage) and page.cursor >= 0 and not page.reset
             outcome = client.push("dock-3", [])
             assert (outcome.results, outcome.last_seq) == ([], 0) and outcome.cursor is not None
-            assert client.refresh() != tokens and client.me().device_id == "dock-3"
+            assert client.refresh() != answer.tokens and client.me().device_id == "dock-3"
             assert client.server_time() is not None
+            # Without the credential the same tokens are refused: they are bound to the device.
+            client.device = None
+            with pytest.raises(DeviceRefused):
+                client.me()
         assert waits == []
     finally:
         server.stop()

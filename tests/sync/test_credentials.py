@@ -1,4 +1,4 @@
-"""Choosing the keyring backend and keeping refresh tokens in it, and nowhere else."""
+"""Choosing the keyring backend and keeping the device's secrets in it (or a private file), and nowhere else."""
 
 import logging
 import sys
@@ -7,15 +7,13 @@ import types
 import keyring.core
 import pytest
 
-from sync.api import OrderApi
-from sync.credentials import SERVICE, TokenVault, account, choose_keyring
-from sync.signin import PinVerifiers, SignIn
+from sync.credentials import SECRETS_FILE, SERVICE, DeviceSecrets, SecretStore, account, choose_keyring
 from sync.store.database import LocalStore
 from tests.sync.memory_keyring import MemoryKeyring
 
 MEMORY = "tests.sync.memory_keyring.MemoryKeyring"
-SERVER = "https://orders.example.test"
-TOKEN = "refresh-7f3a9c1e-secret"
+DEVICE = "fh-1234"
+CREDENTIAL = "device-credential-7f3a9c1e-secret"
 
 
 @pytest.fixture(autouse=True)
@@ -30,31 +28,43 @@ def test_a_named_backend_is_chosen_and_made_keyrings_default():
     assert isinstance(choice.backend, MemoryKeyring) and keyring.get_keyring() is choice.backend
 
 
-def test_save_load_forget_one_entry_per_server_and_user():
+def test_the_secrets_live_in_one_keyring_entry_per_device_and_nowhere_else(tmp_path):
     choice = choose_keyring(MEMORY)
-    vault = TokenVault(choice)
-    assert vault.save(SERVER, "anna", TOKEN)
-    vault.save(SERVER, "ben", "ben-token")
-    vault.save("https://other.example.test/", "anna", "other-token")
-    assert choice.backend.secrets[(SERVICE, account(SERVER, "anna"))] == TOKEN
-    assert SERVICE == "floorhand" and account(SERVER + "/", "anna") == "anna@https://orders.example.test"
-    assert (vault.load(SERVER, "anna"), vault.load(SERVER, "ben")) == (TOKEN, "ben-token")
-    vault.save(SERVER, "anna", "rotated")
-    assert vault.load(SERVER, "anna") == "rotated"
-    vault.forget(SERVER, "anna")
-    vault.forget(SERVER, "anna")  # nothing left to forget is not an error
-    assert vault.load(SERVER, "anna") is None and vault.load(SERVER, "ben") == "ben-token"
-    assert vault.usable and vault.reason is None
+    store = SecretStore(choice, tmp_path)
+    assert store.load(DEVICE) is None
+    secrets = DeviceSecrets.new().with_credential(CREDENTIAL)
+    assert store.save(DEVICE, secrets) == "keyring" and store.in_keyring
+    assert SERVICE == "floorhand" and account(DEVICE) == f"device:{DEVICE}"
+    assert CREDENTIAL in choice.backend.secrets[(SERVICE, account(DEVICE))]
+    loaded = store.load(DEVICE)
+    assert (loaded.key, loaded.credential) == (secrets.key, CREDENTIAL)
+    assert not (tmp_path / SECRETS_FILE).exists()
+    assert CREDENTIAL not in repr(loaded) and CREDENTIAL not in repr(store)
 
 
-def test_none_switches_keeping_off_and_leaves_keyring_alone():
+def test_none_keeps_the_secrets_in_a_file_only_this_account_may_read(tmp_path):
     choice = choose_keyring("None")
-    vault = TokenVault(choice)
+    store = SecretStore(choice, tmp_path)
     assert not choice.usable and choice.backend is None and "switched off" in choice.reason
-    assert vault.save(SERVER, "anna", TOKEN) is False and vault.load(SERVER, "anna") is None
-    vault.forget(SERVER, "anna")
-    assert not vault.usable and vault.reason == choice.reason
+    assert store.save(DEVICE, DeviceSecrets.new().with_credential(CREDENTIAL)) == "file"
+    assert (tmp_path / SECRETS_FILE).stat().st_mode & 0o777 == 0o600
+    assert store.load(DEVICE).credential == CREDENTIAL
+    assert store.load("fh-other") is None  # a file of another device is not used
     assert keyring.core._keyring_backend is None
+
+
+def test_a_keyring_that_appears_later_takes_the_secrets_over_from_the_file(tmp_path):
+    SecretStore(choose_keyring("none"), tmp_path).save(DEVICE, DeviceSecrets.new().with_credential(CREDENTIAL))
+    choice = choose_keyring(MEMORY)
+    assert SecretStore(choice, tmp_path).load(DEVICE).credential == CREDENTIAL
+    assert not (tmp_path / SECRETS_FILE).exists()
+    assert CREDENTIAL in choice.backend.secrets[(SERVICE, account(DEVICE))]
+
+
+def test_a_damaged_secrets_file_reads_as_no_secrets_with_the_reason_logged(tmp_path, caplog):
+    (tmp_path / SECRETS_FILE).write_text("{not json")
+    assert SecretStore(choose_keyring("none"), tmp_path).load(DEVICE) is None
+    assert "damaged" in caplog.text
 
 
 def test_a_keyring_service_that_is_not_running_is_unusable_with_its_reason():
@@ -109,53 +119,51 @@ def test_an_unknown_platform_has_no_keyring(monkeypatch):
     assert not choice.usable and "plan9" in choice.reason
 
 
-def test_a_keyring_failing_at_run_time_never_reaches_the_caller_and_the_token_stays_out_of_the_log(caplog):
+def test_a_keyring_failing_at_run_time_hands_over_to_the_file_and_the_secret_stays_out_of_the_log(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     choice = choose_keyring("tests.sync.memory_keyring.LockedKeyring")
     assert choice.usable  # it looked fine at start
-    vault = TokenVault(choice)
-    assert vault.save(SERVER, "anna", TOKEN) is False
-    assert not vault.usable and "Failed to unlock" in vault.reason
-    assert vault.load(SERVER, "anna") is None
-    vault.forget(SERVER, "anna")
+    store = SecretStore(choice, tmp_path)
+    assert store.save(DEVICE, DeviceSecrets.new().with_credential(CREDENTIAL)) == "file"
+    assert not store.in_keyring and "Failed to unlock" in store.reason
+    assert store.load(DEVICE).credential == CREDENTIAL
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings and all("anna" in r.getMessage() for r in warnings)
-    assert TOKEN not in caplog.text
+    assert warnings and CREDENTIAL not in caplog.text
 
 
-def test_tokens_and_pins_reach_neither_the_local_files_nor_the_log(tmp_path, caplog):
+def test_tokens_pins_and_device_secrets_reach_neither_the_local_files_nor_the_log(tmp_path, caplog):
     from order_api.models import User
     from order_api.security import hash_secret
     from order_api.server import start_in_thread
     from order_api.settings import ServerSettings
+    from sync.client import ClientCore
 
     pin = "739164"
     caplog.set_level(logging.DEBUG)
     server = start_in_thread(ServerSettings(db_url=f"sqlite:///{tmp_path}/api.db", blob_store=f"fs:{tmp_path}/blobs"))
-    store = LocalStore.open(tmp_path / "client")
     try:
         with server.app.state.ctx.db.write() as s:
             s.add(User(username="anna", display_name="Anna", roles="picker", badge="U0001",
                        pin_hash=hash_secret(pin)))
-        choice = choose_keyring(MEMORY)
+        core = ClientCore.open(tmp_path / "client", server.url, keyring=MEMORY)
         issued = []
-
-        def on_tokens(tokens):
-            issued.append(tokens)
-            signin.store_rotated(tokens)
-
-        with OrderApi(server.url, timeout=10.0, on_tokens=on_tokens) as api:
-            signin = SignIn(api, TokenVault(choice), PinVerifiers(store.journal), "dock-3", server.url)
-            signin.online(badge="U0001", pin=pin)
-            api.refresh()
-            assert signin.offline(username="anna", pin=pin).username == "anna"
-            assert api.me().user["username"] == "anna"
+        try:
+            core.api.on_session(lambda person: person and person.tokens and issued.append(person.tokens))
+            core.signin.online(badge="U0001", pin=pin)
+            ticket = core.api.person.ticket
+            core.api.refresh()
+            assert core.signin.offline(username="anna", pin=pin).username == "anna"
+            assert core.api.me().user["username"] == "anna"  # the ticket, redeemed
+            core.engine.sync_once()
+            credential = core.device.credential().secret
+            core.signin.sign_out()
+            core.signin.end_sessions()
+        finally:
+            core.close()
     finally:
-        store.close()
         server.stop()
-    assert len(issued) == 3  # sign-in, refresh, and the refresh of the session taken up offline
-    assert choice.backend.secrets[(SERVICE, account(server.url, "anna"))] == issued[-1].refresh_token
-    secrets = [pin] + [t.refresh_token for t in issued] + [t.access_token for t in issued]
+    assert len({t.refresh_token for t in issued}) == 3  # sign-in, refresh, and the session of the ticket
+    secrets = ([pin, credential, ticket] + [t.refresh_token for t in issued] + [t.access_token for t in issued])
     files = [p for p in (tmp_path / "client").rglob("*") if p.is_file()]
     assert any(p.name.startswith("journal") for p in files)
     for path in files:

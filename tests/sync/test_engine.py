@@ -7,6 +7,7 @@ from order_api.server import start_in_thread
 from sync.connectivity import SyncState
 from sync.engine import EngineOptions
 from sync.retry import Backoff
+from tests.sync.conftest import wait_until
 
 FAST = EngineOptions(long_poll_s=2.0, backoff=Backoff(base=0.05, cap=0.2))
 
@@ -175,17 +176,19 @@ def test_a_page_with_a_row_that_does_not_fit_stores_nothing_and_says_why(open_co
 
     from sync.api import Tokens
 
-    good = {"entity": "pick_task", "id": "4", "op": "upsert", "version": 9, "data": {"id": 4, "batch_id": 1, "route_key": "A"}}
-    bad = {"entity": "pick_task", "id": "5", "op": "upsert", "version": 10,
+    good = {"entity": "pick_task", "id": "4", "op": "upsert", "version": 9, "audience": "floor",
+            "data": {"id": 4, "batch_id": 1, "route_key": "A"}}
+    bad = {"entity": "pick_task", "id": "5", "op": "upsert", "version": 10, "audience": "floor",
            "data": {"id": 5, "batch_id": {"nested": 1}, "route_key": "A"}}
-    pages = [{"changes": [good, bad], "cursor": 10, "has_more": False, "reset": False},
-             {"changes": [good], "cursor": 10, "has_more": False, "reset": False}]
+    pages = [{"changes": [good, bad], "cursor": 10, "has_more": False, "reset": False, "audiences": ["floor"]},
+             {"changes": [good], "cursor": 10, "has_more": False, "reset": False, "audiences": ["floor"]}]
 
     def feed(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=pages.pop(0) if len(pages) > 1 else pages[0])
 
     core = open_core("http://feed.invalid", transport=httpx.MockTransport(feed), options=FAST)
-    core.api.tokens = Tokens("access", "refresh", 900)
+    core.engine.set_scope(["floor"])
+    core.api.install("anna", Tokens("access", "refresh", 900))
     status = core.engine.pull_now()
     assert "pick_task '5'" in status.last_error and "cannot be stored" in status.last_error
     assert core.engine.cursor() == 0 and core.view.row("pick_task", 4) is None
@@ -193,26 +196,28 @@ def test_a_page_with_a_row_that_does_not_fit_stores_nothing_and_says_why(open_co
     assert core.engine.cursor() == 10 and core.view.row("pick_task", 4)["route_key"] == "A"
 
 
-def test_stopping_does_not_wait_for_a_long_poll_and_nothing_is_stored_after(server, open_core):
-    import time
+def _long_polls() -> list:
+    import threading
 
+    return [t for t in threading.enumerate() if t.name == "sync-long-poll" and t.is_alive()]
+
+
+def test_stopping_does_not_wait_for_a_long_poll_and_nothing_is_stored_after(server, open_core):
     core = _signed_in(server, open_core, user="sam", options=EngineOptions(long_poll_s=25.0))
     core.engine.start()
     core.engine.wait_for(lambda s: s.state is SyncState.IDLE, 30)
-    deadline = time.monotonic() + 10
-    while not core.engine._long_polling:  # the pull worker is waiting on the server now
-        assert time.monotonic() < deadline, "the engine never started a long poll"
-        time.sleep(0.01)
+    wait_until(lambda: _long_polls(), "the engine's long poll")  # the puller is waiting on the server now
     cursor = core.engine.cursor()
+    [poll] = _long_polls()
     puller = next(t for t in core.engine._threads if t.name == "sync-pull")
     core.engine.stop()
-    assert puller.is_alive(), "stop() waited for the long poll"
-    # News on the server answers the poll; the stopped worker must store none of it.
+    assert not puller.is_alive() and poll.is_alive(), "stop() waited for the long poll"
+    # News on the server answers the poll; the stopped engine must store none of it.
     sam = server.sign_in("sam", pin="1111", device_id="office")
     order_id = server.warehouse.orders[0]
     assert sam.http.post(f"/v1/orders/{order_id}/cancel").status_code == 200
-    puller.join(30)
-    assert not puller.is_alive()
+    poll.join(30)
+    assert not poll.is_alive()
     assert core.engine.cursor() == cursor and core.view.row("order", order_id)["status"] != "cancelled"
 
 

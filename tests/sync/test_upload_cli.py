@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from order_api.models import Asset, AuthSession, Product
+from order_api.models import Asset, AuthSession, OfflineTicket, Product
 from tests.sync.conftest import UPLOAD_PART, wait_until
 
 PART = UPLOAD_PART
@@ -162,8 +162,9 @@ def test_a_sign_in_revoked_mid_run_stops_with_a_clear_message_and_the_next_run_r
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: len(store_tally.stored) >= 2 or slow.poll() is not None, "two parts stored")
-        with server.db.write() as s:  # a supervisor signs chloe out everywhere
+        with server.db.write() as s:  # a supervisor signs chloe out everywhere, offline sign-ins included
             s.execute(update(AuthSession).values(revoked=True))
+            s.execute(update(OfflineTicket).values(revoked=True))
         out, err = slow.communicate(timeout=120)
     finally:
         if slow.poll() is None:

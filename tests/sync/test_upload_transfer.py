@@ -291,7 +291,7 @@ def test_a_lost_sign_in_stops_the_run_and_everything_resumes_after_signing_in(se
 
     def revoke(index, request):
         if index == 0:  # the server stops accepting this session's tokens
-            core.api.tokens = Tokens("revoked", "revoked", 0)
+            core.api.install("chloe", Tokens("revoked", "revoked", 0))  # and no offline ticket to fall back on
         return None
 
     transport = PartTransport(revoke)
