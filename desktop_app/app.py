@@ -7,18 +7,22 @@ Nothing else in the app creates services; every object gets what it needs passed
 import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QApplication
 
+from desktop_app.crash import CrashHandler, tell_at_start
 from desktop_app.demo import DEMO_PEOPLE, DemoUnavailable, DemoWarehouse, start_demo
 from desktop_app.feedback import Feedback, FlashBanner
+from desktop_app.logs import FILE_ONLY, LOG_FILE, log_dir_of, route_qt_messages
 from desktop_app.settings import Settings
 from desktop_app.shell import Shell
 from desktop_app.sync_feed import SyncFeed
 from desktop_app.tasks import TaskRunner
+from desktop_app.version import VERSION
+from desktop_app.views.devices.devices_view import DevicesView
 from desktop_app.views.exceptions.exceptions_view import ExceptionsView
 from desktop_app.views.picking.picking_view import PickingView
 from desktop_app.views.settings_dialog import SettingsDialog
@@ -85,9 +89,14 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
           screen: QSize | None = None, demo: DemoWarehouse | None = None, sound_folder: Path | None = None,
           options: EngineOptions | None = None, retry: RetryPolicy | None = None,
           wedge_clock: Callable[[], float] | None = None, start_engine: bool = True) -> FloorhandApp:
-    """Build and wire the app; the caller shows app.window and runs the event loop."""
+    """Build and wire the app; the caller shows app.window and runs the event loop.
+
+    Nothing here reads the OS keyring: the device's secrets are read on a worker (Shell.prepare).
+    """
+    options = replace(options or EngineOptions(), retention_days=settings["retention_days"])
     core = ClientCore.open(data_dir, server_url, keyring=keyring, ca_bundle=settings["ca_bundle"] or None,
-                           offline_days=settings["offline_days"], options=options, retry=retry)
+                           offline_days=settings["offline_days"], device_name=settings["device_name"],
+                           app_version=VERSION, options=options, retry=retry)
     layout = choose_layout(settings["ui.layout"], screen, settings["ui.font_scale"])
     runner = TaskRunner()
     banner = FlashBanner(font_scale=layout.font_scale * (1.0 if layout.handheld else 1.2))
@@ -95,12 +104,15 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
                         volume=settings["sounds.volume"], flash_ms=settings["feedback.flash_ms"])
     picking = PickingView(layout, runner, feedback)
     exceptions = ExceptionsView()
+    devices = DevicesView()
     pages = {"pick": picking, "pack": NotBuiltYet("Packing"), "studio": NotBuiltYet("The photo studio"),
-             "exceptions": exceptions}
+             "exceptions": exceptions, "devices": devices}
     window = MainWindow(layout, banner, pages)
+    if settings["device_name"]:  # which station this is, where supervisors see it too (Devices)
+        window.setWindowTitle(f"Floorhand — {settings['device_name']}")
     sync_feed = SyncFeed(core.engine, window)
     shell = Shell(core, window, picking, exceptions, runner, feedback, classify_options=classify_options(settings),
-                  picking_options=picking_options(settings), sync_feed=sync_feed)
+                  picking_options=picking_options(settings), sync_feed=sync_feed, devices_view=devices)
     wedge = WedgeScanner(wedge_settings(settings), **({"clock": wedge_clock} if wedge_clock else {}), parent=window)
     wedge.scanned.connect(shell.scan)
     wedge.start()
@@ -112,10 +124,19 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
         window.signin.site_hint = f"Demo warehouse: {DEMO_PEOPLE}."
         window.show_signed_out()
     feedback.show("info", "Scan your badge to sign in")
+    shell.prepare()
     runner.run(core.engine.status, sync_feed.status_changed.emit, name="first status")
     if start_engine:
         core.engine.start()
     return app
+
+
+# The settings _open_settings applies to the running app when they are saved. Every other one is
+# marked restart=True in desktop_app/settings.py, and the dialog says it applies after a restart;
+# tests/desktop_app/test_settings_readers.py keeps this table and those marks in step.
+APPLIED_WHEN_SAVED = ("scanner.max_gap_ms", "scanner.min_length", "scanner.late_key_ms", "scanner.prefix",
+                      "scanner.suffix", "scanner.gs_substitute", "picking.location_scan_required",
+                      "picking.claim_ahead", "sounds.enabled", "sounds.volume", "feedback.flash_ms")
 
 
 def _open_settings(app: FloorhandApp) -> None:
@@ -128,47 +149,85 @@ def _open_settings(app: FloorhandApp) -> None:
                                flash_ms=settings["feedback.flash_ms"])
         app.shell.classify_options = classify_options(settings)
         app.shell.picking_options = picking_options(settings)
+        session = app.shell.picking.session
+        if session is not None:  # the picker at work gets the new rules now, not at the next sign-in
+            session.options = app.shell.picking_options
         app.wedge.configure(wedge_settings(settings))
-        app.feedback.show("info", "Settings saved")
+        app.feedback.show("info", "Settings saved. Some of the changes apply after Floorhand restarts."
+                          if dialog.restart_needed else "Settings saved")
 
     dialog.saved.connect(saved)
     dialog.open()
 
 
-def run(overrides: dict[str, object], *, demo: bool = False) -> int:
-    """Start the app with the settings' precedence applied; returns the process exit status."""
+def run(overrides: dict[str, object], *, demo: bool = False, failures: CrashHandler | None = None) -> int:
+    """Start the app with the settings' precedence applied; returns the process exit status.
+
+    A reason the app cannot start goes to stderr, to the log and, when there is a screen, into
+    a message window: floorhandw.exe has no console. While it runs, failures nobody caught
+    (`failures`, the crash handler desktop_app/main.py installed) are shown in the banner, and
+    Qt's own messages go to the log from before the QApplication exists until the app is over.
+    """
     settings = Settings.load(overrides=overrides)  # the log is set up by the entry point (desktop_app/main.py)
     for problem in settings.problems:
         print(f"floorhand: settings: {problem}", file=sys.stderr)
+    stop_routing_qt_messages = route_qt_messages()
     warehouse = None
-    if demo:
-        try:
-            warehouse = start_demo()
-        except DemoUnavailable as exc:
-            print(f"floorhand: {exc}", file=sys.stderr)
-            return 2
-        server_url, data_dir, keyring = warehouse.url, warehouse.client_dir, "none"
-        print(f"floorhand: demo warehouse at {server_url}; sign in with {DEMO_PEOPLE}", file=sys.stderr)
-    else:
-        server_url = settings["server_url"]
-        if not server_url:
-            print("floorhand: no server: pass --server URL, set server_url in the config file, "
-                  "or try `floorhand --demo`", file=sys.stderr)
-            return 2
-        data_dir = Path(settings["data_dir"]) if settings["data_dir"] else default_data_dir()
-        keyring = settings["keyring"] or None
-    qt = QApplication.instance() or QApplication(sys.argv[:1])
-    qt.setApplicationName("Floorhand")
-    try:
-        app = build(settings, server_url=server_url, data_dir=data_dir, keyring=keyring,
-                    screen=qt.primaryScreen().availableSize() if qt.primaryScreen() else None, demo=warehouse)
-    except StoreDamaged as exc:
-        print(f"floorhand: {exc}", file=sys.stderr)
+
+    def cannot_start(printed: str, told: str, status: int) -> int:
+        print(f"floorhand: {printed}", file=sys.stderr)
+        log.error("the app cannot start: %s", printed, extra=FILE_ONLY)
         if warehouse is not None:
             warehouse.stop()
-        return 3
-    app.window.show()
+        tell_at_start(told)
+        return status
+
     try:
-        return qt.exec()
+        if demo:
+            try:
+                warehouse = start_demo()
+            except DemoUnavailable as exc:
+                return cannot_start(str(exc), "The demo cannot start: this installation of Floorhand does not include "
+                                    "the demo warehouse.\n\nTo try the demo, install Floorhand with its server part "
+                                    "(pip install \"floorhand[server]\").", 2)
+            server_url, data_dir, keyring = warehouse.url, warehouse.client_dir, "none"
+            print(f"floorhand: demo warehouse at {server_url}; sign in with {DEMO_PEOPLE}", file=sys.stderr)
+        else:
+            server_url = settings["server_url"]
+            if not server_url:
+                return cannot_start("no server: pass --server URL, set server_url in the config file, or try "
+                                    "`floorhand --demo`",
+                                    "Floorhand cannot start: no server is set up for it.\n\nAsk IT to set the "
+                                    "server address (server_url) in Floorhand's configuration. To look around "
+                                    "without a server, start Floorhand with --demo.", 2)
+            data_dir = Path(settings["data_dir"]) if settings["data_dir"] else default_data_dir()
+            keyring = settings["keyring"] or None
+        qt = QApplication.instance() or QApplication(sys.argv[:1])
+        qt.setApplicationName("Floorhand")
+        try:
+            app = build(settings, server_url=server_url, data_dir=data_dir, keyring=keyring,
+                        screen=qt.primaryScreen().availableSize() if qt.primaryScreen() else None, demo=warehouse)
+        except StoreDamaged as exc:
+            # The window gets no SQLite error text, but the folder to copy; the exception says both for stderr.
+            return cannot_start(str(exc), "Floorhand cannot start: the local journal on this device is damaged. It "
+                                "holds work not yet sent to the server, so Floorhand has left it untouched."
+                                "\n\nDo not delete anything. Copy this folder for support:\n{folder}"
+                                .format(folder=data_dir), 3)
+        except Exception:  # anything else that stops the start: the traceback to the log, the person told
+            log.exception("the app cannot start")
+            if warehouse is not None:
+                warehouse.stop()
+            tell_at_start("Floorhand could not start because of an unexpected problem.\n\nThe details are in "
+                          "the log for IT:\n{log_file}".format(log_file=log_dir_of(settings["log_dir"]) / LOG_FILE))
+            return 1
+        if failures is not None:
+            failures.report_to(lambda sentence: app.feedback.show("reject", sentence))
+        app.window.show()
+        try:
+            return qt.exec()
+        finally:
+            if failures is not None:
+                failures.report_to(None)  # the banner goes away with the window
+            app.close()
     finally:
-        app.close()
+        stop_routing_qt_messages()

@@ -8,6 +8,7 @@ creates a database, nor stores a secret.
 
 import os
 import shutil
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -24,7 +25,8 @@ import httpx
 from desktop_app.settings import Settings
 from desktop_app.version import VERSION
 from sync.client import default_data_dir
-from sync.credentials import NO_KEYRING, probe_keyring
+from sync.credentials import NO_KEYRING, SECRETS_FILE, SecretStore, probe_keyring
+from sync.device import Device, read_machine_id
 from sync.api import http_date
 from sync.store.database import JOURNAL_FILE, REPLICA_FILE, integrity_problem
 
@@ -83,6 +85,7 @@ def checks(settings: Settings) -> Iterator[Finding]:
     data_dir = Path(str(settings["data_dir"])).expanduser() if settings["data_dir"] else default_data_dir()
     yield from check_data_folder(data_dir)
     yield check_database(data_dir)
+    yield check_device(settings, data_dir)
     yield check_serial_ports()
     yield check_qt_platform()
 
@@ -203,12 +206,14 @@ def check_keyring(settings: Settings) -> Finding:
     preferred = str(settings["keyring"]) or None
     choice = probe_keyring(preferred)
     if choice.usable:
-        return Finding(PASS, "keyring", f"{choice.name} can be read; sign-ins are kept between sessions")
+        return Finding(PASS, "keyring", f"{choice.name} can be read; the device's secrets are kept there")
+    in_file = f"the device's secrets are kept in {SECRETS_FILE} in the data folder instead, readable by this OS " \
+              "account only; a copy of the whole data folder carries them"
     if choice.name == NO_KEYRING:
-        return Finding(WARN, "keyring", "switched off (keyring = \"none\"): people sign in every session",
+        return Finding(WARN, "keyring", f"switched off (keyring = \"none\"): {in_file}",
                        "remove the keyring setting to use the platform keyring")
-    # Not a failure: the app works without a keyring, people then sign in every session (ARCHITECTURE.md §6).
-    return Finding(WARN, "keyring", f"{choice.reason}; people will sign in every session",
+    # Not a failure: the app works without a keyring (ARCHITECTURE.md §6); the file costs protection.
+    return Finding(WARN, "keyring", f"{choice.reason}; {in_file}",
                    "on Linux run a Secret Service (GNOME Keyring or KWallet) in the desktop session and unlock "
                    "it; or set keyring = \"none\" to silence this")
 
@@ -268,6 +273,32 @@ def check_database(data_dir: Path) -> Finding:
     return Finding(PASS, "local database", f"{' and '.join(present)} in {data_dir} pass SQLite's quick_check")
 
 
+def check_device(settings: Settings, data_dir: Path) -> Finding:
+    """Is this data folder registered, and can it still speak for its device on this machine? Writes nothing."""
+    journal = data_dir / JOURNAL_FILE
+    if not journal.exists() or integrity_problem(journal):
+        return Finding(INFO, "device", "not registered yet: the first online sign-in registers this data folder")
+    try:
+        with sqlite3.connect(f"{journal.absolute().as_uri()}?mode=ro", uri=True, timeout=30) as conn:
+            state = dict(conn.execute("SELECT key, value FROM sync_state WHERE key IN "
+                                      "('device_id', 'device_registered_at', 'device_machine')").fetchall())
+    except sqlite3.DatabaseError as exc:
+        return Finding(WARN, "device", f"the journal cannot be read now ({exc})", "run `floorhand doctor` again")
+    device_id = state.get("device_id")
+    if device_id is None or "device_registered_at" not in state:
+        return Finding(INFO, "device", "not registered yet: the first online sign-in registers this data folder")
+    store = SecretStore(probe_keyring(str(settings["keyring"]) or None), data_dir)
+    secrets = store.load(device_id, take_over=False)
+    device = Device(None, device_id, lambda: store, machine_id=read_machine_id)
+    problem = device.diagnose(state.get("device_machine"), secrets)
+    name = settings["device_name"]
+    if problem is not None:
+        return Finding(FAIL, "device", f"{device_id} ({name}): {problem.message}", problem.fix)
+    where = "the OS keyring" if store.in_keyring else f"{SECRETS_FILE} (no usable keyring)"
+    return Finding(PASS, "device", f"{device_id} ({name}) is registered on this machine; its credential is kept in "
+                                   f"{where}")
+
+
 # --- scanners and Qt -------------------------------------------------------------------
 
 def check_serial_ports() -> Finding:
@@ -283,6 +314,12 @@ def check_serial_ports() -> Finding:
 
 
 def check_qt_platform() -> Finding:
+    from desktop_app.crash import no_display
+
+    if no_display():
+        # Over SSH the probe could only fail, and blame the xcb packages, which are not what is missing.
+        return Finding(INFO, "qt platform", "no display in this session (over SSH?): the window needs the desktop "
+                                            "session; the check is skipped")
     platform = os.environ.get("QT_QPA_PLATFORM") or "the default platform"
     try:
         child = subprocess.run(qt_probe_command(), capture_output=True, text=True, timeout=QT_PROBE_TIMEOUT_S,

@@ -5,12 +5,17 @@ commands alike. No secret may reach a log line (ARCHITECTURE.md §6), and some a
 without anyone writing them: httpx logs each request URL at INFO, and a presigned upload URL
 carries its signature in the query string. RedactSecrets rewrites every record on its way
 to a handler, so neither the file nor the terminal sees a token, a PIN or a URL signature.
+
+The terminal gets warnings, not chatter: libraries that narrate their routine work at INFO
+(Alembic's "Context impl SQLiteImpl" at each start) write it to the file only, and Qt's own
+messages come through route_qt_messages() instead of straight to stderr.
 """
 
 import logging
 import logging.handlers
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +36,10 @@ _PATTERNS = (
     (re.compile(r"(?i)\b(Bearer\s+)[^\s\"',;]+"), rf"\g<1>{HIDDEN}"),
     (re.compile(r"(?i)([?&](?:%s)=)[^&\s\"'#<>]+" % "|".join(map(re.escape, _SIGNED_PARAMS))), rf"\g<1>{HIDDEN}"),
     # Keys of request bodies, dict reprs and form fields: "pin": "1111", 'refresh_token': '…', pin=1111.
-    (re.compile(r"(?i)(\b(?:refresh_token|access_token|pin|password|secret)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,&}]+"),
+    # The device credential header: "Floorhand-Device: <device id> <secret>" (sync/api.py).
+    (re.compile(r"(?i)(\bFloorhand-Device[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9._:-]+\s+)[^\"'\s,&}]+"), rf"\g<1>{HIDDEN}"),
+    (re.compile(r"(?i)(\b(?:refresh_token|access_token|pin|password|secret|device_secret|credential|ticket|"
+                r"offline_ticket)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,&}]+"),
      rf"\g<1>{HIDDEN}"),
 )
 
@@ -59,6 +67,29 @@ class RedactSecrets(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+# extra= of a record whose message the caller has printed on stderr itself: the file gets it, the terminal once.
+FILE_ONLY = {"file_only": True}
+# Loggers whose INFO lines tell routine work ("Running upgrade ..." at each start): kept in the
+# file, shown on the terminal only at debug level, where a person asked for everything.
+FILE_ONLY_CHATTER = ("alembic",)
+
+
+class KeepChatterInFile(logging.Filter):
+    """A console filter: FILE_ONLY records stay out, and so do FILE_ONLY_CHATTER loggers' records below WARNING
+    unless show_chatter (debug level)."""
+
+    def __init__(self, *, show_chatter: bool = False) -> None:
+        super().__init__()
+        self.show_chatter = show_chatter
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "file_only", False):
+            return False
+        if self.show_chatter or record.levelno >= logging.WARNING:
+            return True
+        return not any(record.name == name or record.name.startswith(name + ".") for name in FILE_ONLY_CHATTER)
 
 
 def default_log_dir() -> Path:
@@ -101,9 +132,12 @@ def start_logging(level: str, folder: Path, *, console_level: str | None = None)
     screen_level = _level(console_level) if console_level else file_level
     root = logging.getLogger()
     formatter = logging.Formatter(FORMAT)
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(screen_level)
-    handlers: list[logging.Handler] = [console]
+    handlers: list[logging.Handler] = []
+    if sys.stderr is not None:  # a windowed program (floorhandw.exe) has no stderr at all
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(screen_level)
+        console.addFilter(KeepChatterInFile(show_chatter=screen_level <= logging.DEBUG))
+        handlers.append(console)
     path: Path | None = folder / LOG_FILE
     problem = None
     try:
@@ -123,6 +157,38 @@ def start_logging(level: str, folder: Path, *, console_level: str | None = None)
     if problem:
         logging.getLogger(__name__).warning("logging to stderr only: %s", problem)
     return setup
+
+
+def route_qt_messages() -> Callable[[], None]:
+    """Send Qt's own messages (qt.qpa.*, Qt Multimedia's) to the log instead of raw stderr; returns the undo.
+
+    Qt's debug and info messages become DEBUG and INFO records, its warnings WARNING, critical
+    ones ERROR and fatal ones CRITICAL (Qt aborts after those), on the logger "qt.<category>".
+    The app calls this before its QApplication exists, so start-up messages are caught too.
+
+    The undo puts back the handler found here, if there was one: in tests that is pytest-qt's,
+    which fails a test on Qt warnings (qt_log_level_fail in pyproject.toml). With none (a real
+    run), Qt's messages keep going to the log until the process ends, those of Qt's own
+    shutdown included, which comes after the app's run is over.
+    """
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler  # only the window needs Qt
+
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+              QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def to_log(mode: QtMsgType, context, message: str) -> None:
+        category = context.category or "default"
+        name = "qt" if category == "default" else category if category.startswith("qt.") else f"qt.{category}"
+        logging.getLogger(name).log(levels.get(mode, logging.WARNING), "%s", message)
+
+    previous = qInstallMessageHandler(to_log)
+
+    def undo() -> None:
+        if previous is not None:
+            qInstallMessageHandler(previous)
+
+    return undo
 
 
 def _level(name: str) -> int:

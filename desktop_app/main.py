@@ -6,6 +6,9 @@ import sys
 from desktop_app.version import VERSION
 
 HEADLESS_COMMANDS = ("sync", "status", "upload")
+# Over SSH on Linux Qt would abort the window with "could not connect to display" (exit 134).
+NO_DISPLAY = ("floorhand: there is no display here (started over SSH?). Start Floorhand from the desktop, "
+              "or use `floorhand doctor` / `floorhand --self-test`, which need none.")
 # `floorhand doctor` re-runs this executable with this flag to see whether Qt's platform
 # plugin loads: a plugin that fails aborts the process, so it is tried in a child. In a
 # PyInstaller bundle sys.executable is floorhand itself, so the flag is handled first thing.
@@ -121,29 +124,44 @@ def main(argv: list[str] | None = None) -> int:
         from desktop_app.doctor import probe_qt_platform
 
         return probe_qt_platform()
-    if command_of(argv) in HEADLESS_COMMANDS:
-        from sync.cli import main as headless
-
+    headless = command_of(argv) in HEADLESS_COMMANDS
+    if headless:
         level = given_log_level(argv)
         settings = _quiet_settings({"log_level": level} if level else {})
         # The terminal keeps the headless commands' quiet default; the file gets the settings' level.
-        logs = _start_logging(settings, quiet_console=level is None)
-        try:
-            return headless(argv, defaults=_headless_defaults(settings))
-        finally:
-            logs.stop()
-    args = parse_args(argv)
-    overrides = overrides_of(args)
-    command = "self-test" if args.self_test else args.command
-    # The app logs to the terminal as much as to the file; the commands print their own results.
-    logs = _start_logging(_quiet_settings(overrides), quiet_console=command is not None and args.log_level is None)
+        quiet_console = level is None
+    else:
+        args = parse_args(argv)
+        overrides = overrides_of(args)
+        command = "self-test" if args.self_test else args.command
+        settings = _quiet_settings(overrides)
+        # The app logs to the terminal as much as to the file; the commands print their own results.
+        quiet_console = command is not None and args.log_level is None
+    logs = _start_logging(settings, quiet_console=quiet_console)
+    failures = _catch_failures(settings)
     try:
-        return _run(command, args, overrides, logs.path)
+        if headless:
+            from sync.cli import main as run_headless
+
+            return run_headless(argv, defaults=_headless_defaults(settings))
+        return _run(command, args, overrides, logs.path, failures)
+    except Exception:  # the last stop: logged with its traceback, as floorhandw.exe has no console to print it on
+        failures.failed("the main thread", sys.exc_info())  # type: ignore[arg-type]
+        return 1
     finally:
+        failures.stop()
         logs.stop()
 
 
-def _run(command: str | None, args: argparse.Namespace, overrides: dict[str, object], log_path) -> int:
+def _catch_failures(settings):
+    """Right after the log starts: uncaught exceptions to the log, crash traces to crash.log beside it."""
+    from desktop_app.crash import install
+    from desktop_app.logs import log_dir_of
+
+    return install(log_dir_of(settings["log_dir"]))
+
+
+def _run(command: str | None, args: argparse.Namespace, overrides: dict[str, object], log_path, failures) -> int:
     shown_log = str(log_path) if log_path else "none: the log folder cannot be written (see the warning above)"
     if command == "self-test":
         from desktop_app.selftest import run_self_test
@@ -158,9 +176,14 @@ def _run(command: str | None, args: argparse.Namespace, overrides: dict[str, obj
         from desktop_app.settings import Settings
 
         return show_config(Settings.load(overrides=overrides, log_problems=False), shown_log)
+    from desktop_app.crash import no_display
+
+    if no_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
     from desktop_app.app import run
 
-    return run(overrides, demo=args.demo)
+    return run(overrides, demo=args.demo, failures=failures)
 
 
 if __name__ == "__main__":

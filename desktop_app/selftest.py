@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import QApplication
@@ -30,6 +29,8 @@ from PySide6.QtWidgets import QApplication
 from desktop_app.app import FloorhandApp, build
 from desktop_app.demo import DemoUnavailable, DemoWarehouse, start_demo
 from desktop_app.settings import Settings
+from sync.api import OrderApi
+from sync.device import DeviceCredential
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ POLL_MS = 25
 # The demo warehouse's people (order_api/seed/staff.py) and its free totes (order_api/seed/demo.py).
 PICKER_BADGE, PICKER_PIN = "U0001", "1111"  # anna, the demo picker
 SUPERVISOR, SUPERVISOR_PIN = "sam", "4444"
+OFFICE_DEVICE = "floorhand-self-test-office"
 FIRST_FREE_TOTE = 21
 _SUFFIX_KEYS = {"enter": "\r", "tab": "\t", "none": ""}
 _SPECIAL_KEYS = {"\r": Qt.Key.Key_Return, "\t": Qt.Key.Key_Tab}
@@ -123,6 +125,7 @@ class SelfTest(QObject):
         self._waiting: Wait | None = None
         self._step_started = self._wait_started = 0.0
         self._answers: dict[str, object] = {}  # background results by name
+        self._office_device: DeviceCredential | None = None  # the supervisor's office device, once registered
         self._task: dict = {}
         self._picked = 0
         self._done = False
@@ -324,15 +327,17 @@ class SelfTest(QObject):
         return f"order {self._task['order_number']} line {line_id}: picked {picked} (was {self._task['picked_before']})"
 
     def _server_line(self, order_id: int, line_id: int) -> dict:
-        """The order line as the server has it, read by the demo supervisor over HTTP (worker thread)."""
-        with httpx.Client(base_url=self.demo.url, timeout=15) as http:
-            signed_in = http.post("/v1/auth/token", json={"username": SUPERVISOR, "pin": SUPERVISOR_PIN,
-                                                          "device_id": "floorhand-self-test-office"})
-            signed_in.raise_for_status()
-            token = signed_in.json()["access_token"]
-            answer = http.get(f"/v1/orders/{order_id}", headers={"Authorization": f"Bearer {token}"})
-            answer.raise_for_status()
-        for line in answer.json()["lines"]:
+        """The order line as the server has it, read by the demo supervisor from an office device (worker thread)."""
+        with OrderApi(self.demo.url, timeout=15) as office:
+            # The office device registers at its first sign-in; the second one shows its credential.
+            office.device = self._office_device
+            answer = office.request_tokens(device_id=OFFICE_DEVICE, username=SUPERVISOR, pin=SUPERVISOR_PIN,
+                                           device_name="self-test office")
+            if answer.device_secret:
+                self._office_device = office.device = DeviceCredential(OFFICE_DEVICE, answer.device_secret)
+            office.install(SUPERVISOR, answer.tokens)
+            order = office.order(order_id)
+        for line in order["lines"]:
             if line["id"] == line_id:
                 return line
         raise StepFailed(f"order {order_id} on the server has no line {line_id}")

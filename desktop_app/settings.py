@@ -17,8 +17,9 @@ elsewhere, for IT trying out a config and for tests.
 A bad value, an unknown key or an unreadable file never stops the app: it is skipped, and a
 message saying what is used instead goes to Settings.problems and to the log.
 
-No setting is a secret and none may become one: refresh tokens live only in the OS keyring
-(sync/credentials.py), so these files can be read, copied and shown freely.
+No setting is a secret and none may become one: the device's credential and key live only in
+the OS keyring or its own protected file (sync/credentials.py), so these files can be read,
+copied and shown freely.
 """
 
 import difflib
@@ -50,7 +51,9 @@ class Setting:
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
-    restart: bool = False  # read once at start; a change takes effect after a restart
+    # Read once at start: a change takes effect after a restart, and the settings dialog says so.
+    # The others are applied to the running app on saving (APPLIED_WHEN_SAVED in desktop_app/app.py).
+    restart: bool = False
 
     @property
     def env_name(self) -> str:
@@ -67,10 +70,13 @@ SETTINGS: tuple[Setting, ...] = (
             restart=True),
     Setting("ca_bundle", str, "", "PEM file with a corporate CA certificate, for networks that inspect TLS. "
             "Certificates are always verified.", restart=True),
-    Setting("keyring", str, "", "Where sign-ins are kept: empty picks the platform keyring, 'module.Class' names a "
-            "backend, 'none' keeps none (sign in every session).", restart=True),
+    Setting("keyring", str, "", "Where this device's credential and sign-in key are kept: empty picks the platform "
+            "keyring, 'module.Class' names a backend, 'none' keeps them in a file only this account may read.",
+            restart=True),
     Setting("offline_days", int, 7, "Days after the last online sign-in that a PIN still signs in offline.",
-            minimum=0, maximum=90),
+            minimum=0, maximum=90, restart=True),
+    Setting("retention_days", int, 30, "Days that sent actions and the local audit trail stay on this device "
+            "before they are trimmed (work not yet sent is never trimmed).", minimum=1, maximum=3650, restart=True),
     Setting("ui.layout", str, "auto", "Screen layout: 'auto' picks by screen size; 'desktop' or 'handheld' forces one.",
             choices=("auto", "desktop", "handheld"), restart=True),
     Setting("ui.font_scale", float, 1.0, "Text size relative to the system font.", minimum=0.75, maximum=2.0,

@@ -10,11 +10,13 @@ from desktop_app.tasks import TaskRunner
 from desktop_app.views.picking.picking_view import Announcer, PickingView
 from desktop_app.views.shell.main_window import MainWindow
 from desktop_app.views.shell.signin_view import SignInRequest
+from desktop_app.workflows.devices import DeviceBoard, can_manage
 from desktop_app.workflows.exceptions import Exceptions
 from desktop_app.workflows.picking import PickingOptions, PickingSession
 from desktop_app.workflows.signin import SignInFailed, sign_in
 from scanners.classify import ClassifyOptions, classify
 from scanners.codes import Scan, Unrecognised, UserBadge
+from sync.api import Offline, ServerBusy
 from sync.client import ClientCore
 from sync.engine import SyncStatus
 from sync.signin import SignedIn
@@ -25,12 +27,12 @@ LEASE_RENEW_MS = 5 * 60 * 1000
 
 # Which sections a role opens (order API roles, order_api/models/identity.py); everyone sees Exceptions.
 ROLE_SECTIONS = {"picker": ("pick",), "packer": ("pack",), "photographer": ("studio",),
-                 "supervisor": ("pick", "pack", "studio"), "admin": ("pick", "pack", "studio")}
+                 "supervisor": ("pick", "pack", "studio", "devices"), "admin": ("pick", "pack", "studio", "devices")}
 
 
 def sections_for(roles: list[str]) -> list[str]:
     wanted = {s for role in roles for s in ROLE_SECTIONS.get(role, ())} | {"exceptions"}
-    return [s for s in ("pick", "pack", "studio", "exceptions") if s in wanted]
+    return [s for s in ("pick", "pack", "studio", "exceptions", "devices") if s in wanted]
 
 
 class Shell(QObject):
@@ -38,7 +40,7 @@ class Shell(QObject):
 
     def __init__(self, core: ClientCore, window: MainWindow, picking: PickingView, exceptions_view,
                  runner: TaskRunner, announce: Announcer, *, classify_options: ClassifyOptions,
-                 picking_options: PickingOptions, sync_feed: SyncFeed) -> None:
+                 picking_options: PickingOptions, sync_feed: SyncFeed, devices_view=None) -> None:
         super().__init__(window)
         self.core, self.window, self.picking, self.exceptions_view = core, window, picking, exceptions_view
         self.runner, self.announce = runner, announce
@@ -67,6 +69,12 @@ class Shell(QObject):
         exceptions_view.refresh_requested.connect(self.load_exceptions)
         sync_feed.status_changed.connect(self.show_status)
         sync_feed.rejected.connect(self._rejected)
+        self.devices_view = devices_view
+        self.devices = DeviceBoard(core.api, core.device.device_id)
+        if devices_view is not None:
+            devices_view.refresh_requested.connect(self.load_devices)
+            devices_view.revoke_requested.connect(self._take_out_of_service)
+            devices_view.code_requested.connect(self._recovery_code)
 
     # --- scans -------------------------------------------------------------------------
 
@@ -92,30 +100,54 @@ class Shell(QObject):
 
     # --- people ------------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Read this device's secrets (the OS keyring) on a worker, then say on the sign-in screen if they are
+        not in a secure store. Called once at start; nothing touches the keyring on the UI thread."""
+        signin = self.core.signin
+
+        def ready(_result: object) -> None:
+            note = None if self.demo else signin.keyring_note
+            self.window.signin.set_device_note(note)
+
+        def failed(exc: BaseException) -> None:
+            log.error("this device's secrets could not be read", exc_info=exc)
+            self.window.signin.set_device_note("This device cannot read its sign-in key. Call IT.")
+
+        self.runner.run(signin.prepare, ready, failed, name="read device secrets")
+
     def sign_in(self, request: SignInRequest) -> None:
         signin = self.core.signin
+        # The person's scope is set in the replica on the worker, before the session changes hands.
         self.runner.run(lambda: sign_in(signin, pin=request.pin, username=request.username, badge=request.badge),
                         self._signed_in, self._sign_in_failed, name="sign in")
 
     def _sign_in_failed(self, exc: BaseException) -> None:
-        message = str(exc) if isinstance(exc, SignInFailed) else f"Sign-in failed: {exc}"
-        if not isinstance(exc, SignInFailed):
+        # Nothing changed hands: whoever was signed in still is, and Back returns to them.
+        if isinstance(exc, SignInFailed):
+            message = str(exc)
+        else:
             log.error("sign-in failed", exc_info=exc)
+            message = "Sign-in failed because of a problem in this app. Try again; if it happens again, call IT."
         self.window.signin.show_error(message)
         self.announce.show("reject", message)
 
     def _signed_in(self, person: SignedIn) -> None:
         self.person = person
-        if person.online:
-            self.core.engine.signed_in()
         self.picking.set_session(PickingSession(self.core, person.username, self.picking_options,
                                                 user_id=person.user_id))
         sections = sections_for(person.roles)
         where = "" if person.online else " · offline"
         self.window.show_signed_in(f"{person.display_name} · {', '.join(person.roles)}{where}", sections)
+        self.section = None
         self.show_section(sections[0])
-        note = person.note if person.note and not (self.demo and person.online) else None
-        self.announce.show("info", f"Hello {person.display_name}" + (f" — {note}" if note else ""))
+        # The greeting replaces whatever the previous person's last scan left in the banner.
+        note = f" — {person.note}" if person.note else ""
+        self.announce.show("info", f"Hello {person.display_name}{note}")
+        self._end_ended_sessions()
+
+    def _end_ended_sessions(self) -> None:
+        """Revoke on the server the sessions a switch or sign-out ended (network: on a worker)."""
+        self.runner.run(self.core.signin.end_sessions, name="end previous sessions")
 
     def switch_user(self, badge: str) -> None:
         """Another badge was scanned: that person signs in with their PIN; Back returns to the current one."""
@@ -133,7 +165,8 @@ class Shell(QObject):
         self.show_section(self.section or sections_for(self.person.roles)[0])
 
     def sign_out(self) -> None:
-        self.core.signin.sign_out()
+        self.core.signin.sign_out()  # at once: nothing more goes out under this person's session
+        self._end_ended_sessions()
         self.person = None
         self.section = None
         self.picking.set_session(None)
@@ -165,6 +198,34 @@ class Shell(QObject):
             return
         self._background(lambda: self.exceptions.resolve(mutation_id, person.username, person.roles),
                          self.load_exceptions, "resolve exception")
+
+    def load_devices(self) -> None:
+        if self.person is None or not can_manage(self.person.roles):
+            return
+        self.runner.run(self.devices.load, self.devices_view.show_devices,
+                        lambda exc: self._device_call_failed("The device list", exc), name="load devices")
+
+    def _take_out_of_service(self, device_id: str) -> None:
+        def done(message: str) -> None:
+            self.devices_view.say(message)
+            self.load_devices()
+
+        self.runner.run(lambda: self.devices.take_out_of_service(device_id), done,
+                        lambda exc: self._device_call_failed("Taking the device out of service", exc),
+                        name="take a device out of service")
+
+    def _recovery_code(self, device_id: str) -> None:
+        self.runner.run(lambda: self.devices.recovery_code(device_id), self.devices_view.show_code,
+                        lambda exc: self._device_call_failed("The recovery code", exc), name="recovery code")
+
+    def _device_call_failed(self, what: str, exc: BaseException) -> None:
+        log.warning("%s failed: %s", what, exc)
+        if isinstance(exc, (Offline, ServerBusy)):
+            self.devices_view.say(f"{what} did not work now: the server is out of reach. Try again in a moment.")
+            return
+        self.devices_view.say(f"{what} did not work: the server refused it. Try again; if it happens again, "
+                              "call IT.")
+        self.load_devices()
 
     def _name_of(self, entity: str, row_id: int) -> str | None:
         """The order number or batch code of an id, from the local view (worker thread: read only)."""

@@ -1,14 +1,16 @@
-"""The settings dialog, generated from the SETTINGS table: one editor per declared setting, grouped by prefix."""
+"""The settings dialog, generated from the SETTINGS table: one editor per declared setting, grouped by prefix;
+those read only at start (restart=True) say they apply after a restart."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QGroupBox, QLabel,
-                               QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from desktop_app.settings import COMMAND_LINE, SETTINGS, Setting, SettingError, Settings, Value
 
+APPLIES_AFTER_RESTART = "Applies after a restart"  # next to every setting marked restart=True
 TOUCH = 48  # smallest height of anything a person taps; 48 px is the usual minimum for a fingertip
 _WORDS = {"ca": "CA", "url": "URL", "ui": "UI", "gs": "GS", "ms": "(ms)", "dir": "folder"}
 _GROUP_TITLES = {"": "General", "ui": "Screen"}
@@ -16,6 +18,7 @@ _STYLE = f"""
 QLabel#description {{ color: #4a545b; }}
 QLabel#note {{ color: #8a4b00; font-weight: 600; }}
 QLabel#restart {{ color: #1f4e79; font-weight: 600; }}
+QLabel#applies-after-restart {{ color: #1f4e79; }}
 QLabel#settings-error {{ color: #b71c1c; font-weight: 700; }}
 QCheckBox::indicator {{ width: 28px; height: 28px; }}
 QPushButton {{ min-height: {TOUCH}px; }}
@@ -142,12 +145,22 @@ class SettingsDialog(QDialog):
         editor.setToolTip(setting.description)
         if isinstance(editor, QCheckBox):
             editor.setText(readable(setting.name))  # the box's own text is the label, so all of it is tappable
+            heading: QWidget = editor
         else:
-            label = QLabel(readable(setting.name), objectName=f"label:{setting.name}")
-            label.setBuddy(editor)
-            label.setToolTip(setting.description)
-            layout.addWidget(label)
-        layout.addWidget(editor)
+            heading = QLabel(readable(setting.name), objectName=f"label:{setting.name}")
+            heading.setBuddy(editor)
+            heading.setToolTip(setting.description)
+        if setting.restart:
+            # Said before anyone changes it, so nobody expects the running app to follow at once.
+            line = QHBoxLayout()
+            line.addWidget(heading, 1)
+            line.addWidget(QLabel(APPLIES_AFTER_RESTART, objectName="applies-after-restart"), 0,
+                           Qt.AlignmentFlag.AlignRight)
+            layout.addLayout(line)
+        else:
+            layout.addWidget(heading)
+        if heading is not editor:
+            layout.addWidget(editor)
         layout.addWidget(QLabel(setting.description, objectName="description", wordWrap=True))
         note = _source_note(value)
         if note:

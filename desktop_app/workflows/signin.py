@@ -1,13 +1,15 @@
 """Signing a person in at the workstation: online when the order API answers, else with the kept PIN verifier.
 
-Both paths hash a PIN (scrypt) and the online one talks to the network: run sign_in() off
-the UI thread.
+Both paths hash a PIN (scrypt), the online one talks to the network and the first sign-in
+reads the device's secrets from the OS keyring: run sign_in() off the UI thread. What a
+person reads is plain words; the technical detail goes to the log.
 """
 
 import logging
+import math
 
-from sync.api import ApiError, AuthRequired, BadResponse, Offline, RequestRefused, ServerBusy
-from sync.signin import SignedIn, SignIn, SignInRefused
+from sync.api import ApiError, AuthRequired, DeviceRefused, Offline, RequestRefused, ServerBusy
+from sync.signin import DeviceNotUsable, SignedIn, SignIn, SignInRefused
 from sync.store.database import WriteFailed
 
 log = logging.getLogger(__name__)
@@ -18,7 +20,10 @@ class SignInFailed(Exception):
 
 
 def sign_in(signin: SignIn, *, pin: str, username: str | None = None, badge: str | None = None) -> SignedIn:
-    """Who is now signed in; SignInFailed with a message for people otherwise."""
+    """Who is now signed in; SignInFailed with a message for people otherwise.
+
+    A failure changes nothing: whoever was signed in before still is.
+    """
     if not pin:
         raise SignInFailed("Enter your PIN.")
     if not username and not badge:
@@ -28,6 +33,9 @@ def sign_in(signin: SignIn, *, pin: str, username: str | None = None, badge: str
         return _sign_in(signin, pin, who)
     except WriteFailed as exc:  # the PIN verifier or the throttle count could not be kept
         raise SignInFailed(f"Cannot sign in: {exc}. Call IT.") from exc
+    except DeviceNotUsable as exc:
+        log.error("sign-in refused on this device: %s %s", exc, exc.problem.fix)
+        raise SignInFailed(f"{exc} Call IT: they need a recovery code from a supervisor.") from exc
 
 
 def _sign_in(signin: SignIn, pin: str, who: dict) -> SignedIn:
@@ -35,7 +43,7 @@ def _sign_in(signin: SignIn, pin: str, who: dict) -> SignedIn:
         return signin.online(pin=pin, **who)
     except (Offline, ServerBusy) as exc:
         # The server is out of reach: people who signed in here before can keep working
-        # (ARCHITECTURE.md §6); their work is queued and sent after the next online sign-in.
+        # (ARCHITECTURE.md §6); their work is sent as soon as the server answers again.
         log.info("signing in offline: %s", exc)
         try:
             return signin.offline(pin=pin, **who)
@@ -43,9 +51,20 @@ def _sign_in(signin: SignIn, pin: str, who: dict) -> SignedIn:
             raise SignInFailed(f"The server is out of reach, and {refused.reason}.") from refused
     except AuthRequired as exc:
         raise SignInFailed("Wrong PIN, or this name or badge is not known.") from exc
+    except DeviceRefused as exc:
+        log.error("the order API refuses this device at sign-in (%s): %s", exc.code, exc)
+        if exc.code == "device_revoked":
+            raise SignInFailed("This device was taken out of service by a supervisor. Give it to IT.") from exc
+        raise SignInFailed("The server does not know this device. Call IT: they need a recovery code from a "
+                           "supervisor.") from exc
     except RequestRefused as exc:
-        raise SignInFailed(exc.message) from exc
-    except BadResponse as exc:
-        raise SignInFailed(f"The server gave an answer this app cannot read: {exc}") from exc
+        if exc.code == "rate_limited":
+            wait = (exc.details or {}).get("retry_after")
+            when = f" in {math.ceil(wait)} s" if isinstance(wait, (int, float)) and wait > 0 else " later"
+            raise SignInFailed(f"Too many wrong PINs for this person. Try again{when}.") from exc
+        log.error("sign-in refused by the server: %s (%s)", exc, exc.code)
+        raise SignInFailed(f"The server refused the sign-in: {exc.message}") from exc
     except ApiError as exc:
-        raise SignInFailed(str(exc)) from exc
+        log.error("sign-in failed: %s", exc)
+        raise SignInFailed("The server gave an answer this app cannot read. Try again; if it happens again, "
+                           "call IT.") from exc

@@ -49,13 +49,20 @@ class Driver:
         assert target is not None, "nothing has the keyboard focus: scans would go nowhere"
         return target
 
-    def scan(self, text: str) -> None:
-        """A scanner burst: keys 8 ms apart, then Enter, all into whatever has the focus."""
+    def scan(self, text: str, wait: bool = True) -> None:
+        """A scanner burst: keys 8 ms apart, then Enter, all into whatever has the focus; then (wait) its verdict."""
         for ch in text:
             self.clock.now += SCANNER_KEY_MS
             QTest.keyClick(self.focus(), ch)
         self.clock.now += SCANNER_KEY_MS
         QTest.keyClick(self.focus(), Qt.Key.Key_Return)
+        if wait:
+            self.wait_for_verdicts()
+
+    def wait_for_verdicts(self) -> None:
+        """Until the picking screen has shown the verdict of every scan and key: an action's verdict
+        comes once the journal writer has stored it (desktop_app/views/picking/picking_view.py)."""
+        self.qtbot.waitUntil(lambda: not self.picking.verdicts_waiting, timeout=15_000)
 
     def press(self, key: Qt.Key) -> None:
         """A person pressing one key (let through by the wedge filter after its pause)."""
@@ -63,6 +70,7 @@ class Driver:
         QTest.keyClick(self.focus(), key)
         # A key with text is held until the wedge detector's pause shows it was typed by hand.
         self.qtbot.waitUntil(lambda: not self.app.wedge.holding, timeout=2_000)
+        self.wait_for_verdicts()
 
     def sign_in(self, username: str = "anna", pin: str = "1111") -> None:
         signin = self.window.signin
@@ -81,11 +89,12 @@ class Driver:
         return [(name, args) for name, args in rows]
 
 
-def make_driver(qtbot, tmp_path, server_url: str, name: str = "client", **overrides) -> Driver:
+def make_driver(qtbot, tmp_path, server_url: str, name: str = "client", keyring: str = KEYRING,
+                **overrides) -> Driver:
     settings = Settings.load(machine_path=tmp_path / "machine.toml", user_path=tmp_path / "user.toml", environ={},
                              overrides={"ui.layout": "desktop", **overrides})
     clock = FakeClock()
-    app = build(settings, server_url=server_url, data_dir=tmp_path / name, keyring=KEYRING, options=FAST,
+    app = build(settings, server_url=server_url, data_dir=tmp_path / name, keyring=keyring, options=FAST,
                 retry=NO_RETRY, wedge_clock=lambda: clock.now, sound_folder=tmp_path / "sounds")
     qtbot.addWidget(app.window)
     app.window.show()

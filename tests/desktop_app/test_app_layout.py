@@ -1,7 +1,7 @@
 """The handheld layout at 480 x 800 and the desktop one: nothing clipped, nothing overlapping, big targets."""
 
 import pytest
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt
 from PySide6.QtWidgets import QAbstractButton, QAbstractScrollArea, QLabel, QLineEdit, QProgressBar, QWidget
 
 from desktop_app.workflows.exceptions import ExceptionCard
@@ -55,7 +55,10 @@ def layout_problems(window: QWidget, min_touch: int = 48) -> list[str]:
 
 
 def settle(d) -> None:
-    d.qtbot.wait(50)  # let queued layout requests run before measuring
+    d.qtbot.wait(50)
+    # A sync status that changed during the wait (the scan's action going out) has posted a
+    # layout request of its own: run the pending ones so the measurement sees the laid-out screen.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
 
 @pytest.mark.parametrize("layout, size", [("handheld", (480, 800)), ("desktop", (1280, 800))])

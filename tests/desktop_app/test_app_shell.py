@@ -33,7 +33,7 @@ def test_scanning_another_badge_switches_user_and_back_returns(drive):
     d.press(Qt.Key.Key_Return)
     d.qtbot.waitUntil(lambda: d.app.shell.person.username == "sam", timeout=15_000)
     visible = [name for name, b in d.window.nav_buttons.items() if b.isVisible()]
-    assert visible == ["pick", "pack", "studio", "exceptions"]
+    assert visible == ["pick", "pack", "studio", "exceptions", "devices"]
     assert d.picking.session is not anna_session and d.picking.session.user == "sam"
     d.window.nav_buttons["pack"].click()
     assert "not part of this version" in d.window.stack.currentWidget().findChildren(type(d.window.who))[1].text()

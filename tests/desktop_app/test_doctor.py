@@ -20,13 +20,15 @@ from order_api.app import create_app
 from order_api.server import free_port
 from order_api.settings import ServerSettings
 from sync.store.database import JOURNAL_FILE, REPLICA_FILE, LocalStore
+from tests.integration.test_xvfb_scanning import display  # noqa: F401 - a fixture: Xvfb on a free display
 
 MEMORY_KEYRING = "tests.sync.memory_keyring.MemoryKeyring"
 
 
-def doctor(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
-    """Run `floorhand doctor`; (exit status, {check: its line}, the whole output)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FLOORHAND_")}
+def doctor(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+           unset: tuple[str, ...] = ()) -> tuple[int, dict[str, str], str]:
+    """Run `floorhand doctor` without the variables in `unset`; (exit status, {check: its line}, the whole output)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FLOORHAND_") and k not in unset}
     run = subprocess.run([sys.executable, "-m", "desktop_app.main", "doctor", *args],
                          env={**clean, "FLOORHAND_MACHINE_CONFIG": str(tmp_path / "machine.toml"),
                               "FLOORHAND_USER_CONFIG": str(tmp_path / "user.toml"),
@@ -49,7 +51,7 @@ def test_a_healthy_workstation_passes_every_check(server, tmp_path):
     status, lines, output = doctor(tmp_path, *healthy_args(tmp_path, server.url))
     assert status == 0, output
     assert list(lines) == ["config", "server", "clock", "keyring", "data folder", "free disk", "local database",
-                           "serial ports", "qt platform", "log file"]
+                           "device", "serial ports", "qt platform", "log file"]
     for check in ("config", "server", "clock", "keyring", "data folder", "local database", "qt platform"):
         assert lines[check].startswith("PASS  "), output
     assert f"{server.url} answers as the order API" in lines["server"]
@@ -198,7 +200,7 @@ def test_a_keyring_that_fails_on_use_is_a_warning(server, tmp_path):
     assert status == 0
     assert lines["keyring"].startswith("WARN  keyring: the keyring tests.sync.memory_keyring.LockedKeyring cannot "
                                        "be read")
-    assert "people will sign in every session" in lines["keyring"]
+    assert "kept in device-secrets.json in the data folder instead" in lines["keyring"]
 
 
 def test_a_qt_platform_that_cannot_load_fails_in_the_child_not_the_doctor(server, tmp_path):
@@ -208,6 +210,24 @@ def test_a_qt_platform_that_cannot_load_fails_in_the_child_not_the_doctor(server
     assert lines["qt platform"].startswith("FAIL  qt platform: Qt cannot start on no-such-platform")
     assert "no-such-platform" in lines["qt platform"] and "Fix: on Linux install libxcb-cursor0" in lines["qt platform"]
     assert output.splitlines()[-1].startswith("Some checks FAILED")  # the doctor itself ran to the end
+
+
+NO_DISPLAY = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+
+
+def test_over_ssh_without_a_display_the_qt_check_is_skipped_not_failed(server, tmp_path):
+    status, lines, output = doctor(tmp_path, *healthy_args(tmp_path, server.url), unset=NO_DISPLAY)
+    assert status == 0, output
+    assert lines["qt platform"] == ("INFO  qt platform: no display in this session (over SSH?): the window needs the "
+                                    "desktop session; the check is skipped")
+    assert "libxcb" not in output
+
+
+def test_with_a_display_the_qt_platform_is_tried(server, tmp_path, display):  # noqa: F811 - the Xvfb fixture
+    status, lines, output = doctor(tmp_path, *healthy_args(tmp_path, server.url), env={"DISPLAY": display},
+                                   unset=NO_DISPLAY)
+    assert status == 0, output
+    assert lines["qt platform"] == "PASS  qt platform: the xcb platform plugin loads"
 
 
 # --- verdicts on numbers that a test machine cannot be made to show ---------------------
@@ -225,3 +245,56 @@ def test_little_free_disk_is_a_warning(tmp_path):
     low = disk_finding(300 * 1024**2, tmp_path)
     assert low.status == WARN and "0.3 GiB free" in low.detail
     assert low.status != FAIL
+
+
+# --- the device ------------------------------------------------------------------------
+
+def _registered_folder(server, tmp_path) -> Path:
+    """A data folder whose first online sign-in registered it; no keyring, so the secrets are in its file."""
+    from sync.client import ClientCore
+
+    folder = tmp_path / "client"
+    core = ClientCore.open(folder, server.url, keyring="none", device_name="PACK-07")
+    try:
+        core.signin.online(username="anna", pin="1111")
+    finally:
+        core.close()
+    return folder
+
+
+def _device_line(server, tmp_path) -> tuple[int, str]:
+    status, lines, output = doctor(tmp_path, "--server", server.url, "--data-dir", str(tmp_path / "client"),
+                                   "--set", "keyring=none", "--set", "device_name=PACK-07")
+    return status, lines["device"]
+
+
+def test_a_registered_device_passes_and_says_where_its_credential_is(server, tmp_path):
+    _registered_folder(server, tmp_path)
+    status, line = _device_line(server, tmp_path)
+    assert line.startswith("PASS  device: fh-") and "(PACK-07) is registered on this machine" in line
+    assert "device-secrets.json (no usable keyring)" in line
+
+
+def test_a_data_folder_from_another_machine_fails_with_how_to_recover_without_losing_the_queue(server, tmp_path):
+    import sqlite3
+
+    folder = _registered_folder(server, tmp_path)
+    with sqlite3.connect(folder / "journal.sqlite3") as conn:  # as if registered on another machine
+        conn.execute("UPDATE sync_state SET value = 'another-machine' WHERE key = 'device_machine'")
+    status, line = _device_line(server, tmp_path)
+    assert status == 1 and line.startswith("FAIL  device: fh-")
+    assert "set up on another machine" in line and "floorhand device recover --code" in line
+    assert "queue is kept" in line and "remove this data folder instead" in line
+
+
+def test_a_device_whose_credential_is_gone_fails_with_the_same_way_back(server, tmp_path):
+    folder = _registered_folder(server, tmp_path)
+    (folder / "device-secrets.json").unlink()
+    status, line = _device_line(server, tmp_path)
+    assert status == 1 and "credential is missing" in line and "recovery code" in line
+    assert not (folder / "device-secrets.json").exists()  # doctor wrote nothing
+
+
+def test_a_new_data_folder_is_not_registered_yet(server, tmp_path):
+    status, line = _device_line(server, tmp_path)
+    assert line.startswith("INFO  device: not registered yet")

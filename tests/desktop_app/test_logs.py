@@ -128,7 +128,11 @@ def test_the_file_rotates_at_five_megabytes_and_keeps_five(tmp_path, logging_to)
      "&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Security-Token=***&X-Amz-Signature=*** \"200 OK\""),
     ("http://h/v1/blobs/u/1?expires=1700000000&sig=9f8e", "http://h/v1/blobs/u/1?expires=1700000000&sig=***"),
     ("GET /o?AWSAccessKeyId=AK&Signature=s%2Fg&Expires=1", "GET /o?AWSAccessKeyId=***&Signature=***&Expires=1"),
+    ("Floorhand-Device: fh-7c1e s3cr3t-d3v1ce", "Floorhand-Device: fh-7c1e ***"),
+    ('{"device_secret": "d3v", "offline_ticket": "t1ck", "ticket": "t2"}',
+     '{"device_secret": "***", "offline_ticket": "***", "ticket": "***"}'),
     # Not secrets: left as they are.
+    ("device fh-7c1e refused (device_revoked); code: lease_lost", "device fh-7c1e refused (device_revoked); code: lease_lost"),
     ("pinned 3 rows; shipping=2; spin: 4; expires=17", "pinned 3 rows; shipping=2; spin: 4; expires=17"),
     ("PIN for anna: wrong (2 in a row)", "PIN for anna: wrong (2 in a row)"),
 ])
@@ -145,3 +149,42 @@ def test_a_traceback_is_redacted_too(tmp_path, logging_to):
     setup.stop()
     written = (tmp_path / "log" / LOG_FILE).read_text()
     assert "Traceback" in written and "sig=***" in written and "deadbeef" not in written
+
+
+def test_alembic_narration_stays_in_the_file_and_off_the_terminal(tmp_path):
+    # An empty data folder: `status` creates and migrates both local files. At info level the
+    # terminal shows INFO lines, yet not Alembic's "Context impl SQLiteImpl" and "Running upgrade".
+    run = floorhand(tmp_path, "--log-level", "info", "--data-dir", str(tmp_path / "client"), "status")
+    assert run.returncode == 0, run.stderr
+    assert "alembic" not in run.stderr and "Running upgrade" not in run.stderr and "SQLiteImpl" not in run.stderr
+    written = (tmp_path / "log" / LOG_FILE).read_text()
+    assert " INFO alembic.runtime.migration: Context impl SQLiteImpl." in written
+    assert " INFO alembic.runtime.migration: Running upgrade  -> j0001" in written
+
+    # At debug level a person asked for everything, Alembic included.
+    chatty = floorhand(tmp_path, "--log-level", "debug", "--data-dir", str(tmp_path / "other"), "status")
+    assert chatty.returncode == 0, chatty.stderr
+    assert "alembic.runtime.migration: Running upgrade" in chatty.stderr
+
+
+@pytest.mark.qt_log_ignore("floorhand routing check")
+def test_qt_messages_go_to_the_log_and_the_test_handler_comes_back(qtlog, caplog):
+    from PySide6.QtCore import qDebug, qWarning
+
+    from desktop_app.logs import route_qt_messages
+
+    caplog.set_level(logging.DEBUG, logger="qt")
+    give_back = route_qt_messages()
+    try:
+        qWarning("floorhand routing check: a warning")
+        qDebug("floorhand routing check: chatter")
+    finally:
+        give_back()
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name == "qt"] == [
+        ("qt", logging.WARNING, "floorhand routing check: a warning"),
+        ("qt", logging.DEBUG, "floorhand routing check: chatter")]
+    assert not any("routing check: a warning" in record.message for record in qtlog.records)
+
+    # pytest-qt's handler is back: it sees Qt's warnings again (and would fail a test on them, qt_log_level_fail).
+    qWarning("floorhand routing check: after")
+    assert [record.message for record in qtlog.records] == ["floorhand routing check: after"]

@@ -336,8 +336,8 @@ def test_a_picker_signs_in_by_keyboard_and_picks_with_a_scanner(floor):
                               lambda: floor.journal("SELECT user FROM signin_verifiers WHERE username = ?", PICKER))
     picker_id = json.loads(verifier[0][0])["id"]
     # The first pull starts from the shell's reaction to the sign-in, which also opens Pick.
-    floor.wait_for("first pull after the sign-in (replica cursor)",
-                   lambda: floor.replica("SELECT value FROM replica_meta WHERE key = 'cursor' AND value != '0'"))
+    floor.wait_for("first pull after the sign-in (the replica's cursors of her scope)",
+                   lambda: floor.replica("SELECT name FROM replica_audiences WHERE cursor > 0 AND name = 'floor'"))
 
     floor.press_enter()  # Enter on the picking start page claims the next batch
     claimed = floor.wait_for(f"batch claimed by {PICKER} in replica.sqlite3", lambda: floor.replica(

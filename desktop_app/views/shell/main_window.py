@@ -9,8 +9,9 @@ from desktop_app.views.shell.signin_view import SignInView
 from desktop_app.views.shell.status_bar import OfflineBanner, SyncStatusBar
 from desktop_app.views.shell.style import Layout
 
-SECTIONS = ("pick", "pack", "studio", "exceptions")
-SECTION_WORDS = {"pick": "Pick", "pack": "Pack", "studio": "Studio", "exceptions": "Exceptions"}
+SECTIONS = ("pick", "pack", "studio", "exceptions", "devices")
+SECTION_WORDS = {"pick": "Pick", "pack": "Pack", "studio": "Studio", "exceptions": "Exceptions", "devices": "Devices"}
+MENU_SECTIONS = ("devices",)  # on a handheld: in the ☰ menu, so the sections keep to two rows
 
 
 class MainWindow(QMainWindow):
@@ -65,6 +66,10 @@ class MainWindow(QMainWindow):
             # 800 px of height: the sections and a menu share one row, the name goes to the
             # status line at the bottom.
             menu = QMenu(self)
+            # Sections a handheld has no room for in its two rows go into the menu (MENU_SECTIONS).
+            self.menu_sections = {name: menu.addAction(SECTION_WORDS[name],
+                                                       lambda n=name: self.section_chosen.emit(n))
+                                  for name in MENU_SECTIONS}
             menu.addAction("Settings", self.settings_requested.emit)
             menu.addAction("Sign out", self.sign_out_requested.emit)
             self.menu_button = self._tool_button("☰", "menu")
@@ -111,11 +116,15 @@ class MainWindow(QMainWindow):
         self.manual.show()
         while self.nav_row.count():
             self.nav_row.takeAt(0)
-        columns = 2 if self.layout_kind.handheld and len(sections) > 3 else max(len(sections), 1)
-        for i, name in enumerate(sections):
+        in_menu = [name for name in sections if self.layout_kind.handheld and name in MENU_SECTIONS]
+        buttons = [name for name in sections if name not in in_menu]
+        columns = 2 if self.layout_kind.handheld and len(buttons) > 3 else max(len(buttons), 1)
+        for i, name in enumerate(buttons):
             self.nav_row.addWidget(self.nav_buttons[name], i // columns, i % columns)
         for name, button in self.nav_buttons.items():
-            button.setVisible(name in sections)
+            button.setVisible(name in buttons)
+        for name, action in getattr(self, "menu_sections", {}).items():
+            action.setVisible(name in in_menu)
 
     def show_section(self, name: str) -> None:
         self.nav_buttons[name].setChecked(True)

@@ -31,6 +31,9 @@ class SignInView(QWidget):
         self.pin = QLineEdit(objectName="pin", placeholderText="PIN", echoMode=QLineEdit.EchoMode.Password)
         self.pin.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly | Qt.InputMethodHint.ImhSensitiveData)
         self.error = QLabel("", objectName="error", wordWrap=True)
+        # Something about this device people should know once, not at every greeting.
+        self.device_note = QLabel("", objectName="hint", wordWrap=True)
+        self.device_note.hide()
         self.sign_in = QPushButton("Sign in", objectName="primary")
         self.cancel = QPushButton("Back")
         self.cancel.hide()
@@ -45,6 +48,7 @@ class SignInView(QWidget):
         for w in (self.title, self.hint, self.username, self.pin, self.error):
             form.addWidget(w)
         form.addLayout(buttons)
+        form.addWidget(self.device_note)
         box = QWidget(objectName="signin-form")
         box.setLayout(form)
         box.setMaximumWidth(560)
@@ -79,6 +83,11 @@ class SignInView(QWidget):
                 else f"{switching_from} is signed in. Scan your badge or type your name, then your PIN.")
         self.hint.setText(f"{hint}\n{self.site_hint}" if self.site_hint else hint)
         self.username.setFocus()
+
+    def set_device_note(self, note: str | None) -> None:
+        """One plain sentence about this device under the form (e.g. no secure key store), or none."""
+        self.device_note.setText(note or "")
+        self.device_note.setVisible(bool(note))
 
     def badge_scanned(self, badge: str) -> None:
         """A badge was scanned: that person only needs to type the PIN."""

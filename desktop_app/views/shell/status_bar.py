@@ -15,6 +15,7 @@ _STATE_WORDS = {
     SyncState.OFFLINE: ("Offline", "#8a4b00"),
     SyncState.AUTH_REQUIRED: ("Not signed in to the server", "#8a4b00"),
     SyncState.ERROR: ("Server problem", "#b71c1c"),
+    SyncState.DEVICE_REFUSED: ("Device not accepted", "#b71c1c"),
 }
 
 
@@ -38,6 +39,17 @@ def describe(status: SyncStatus, compact: bool = False) -> tuple[str, str, str]:
     return words, colour, " · ".join(parts)
 
 
+def alarm_text(status: SyncStatus, compact: bool = False) -> str | None:
+    """The line under the status when sync is half broken: work not getting out, or news not coming in."""
+    if status.stuck:
+        return ("Not getting through: call a supervisor" if compact
+                else "Work is not getting through: call a supervisor")
+    if status.stale:
+        return ("No news from the server: call a supervisor" if compact
+                else "Work is sent, but no news comes from the server: what you see may be old. Call a supervisor")
+    return None
+
+
 def offline_text(status: SyncStatus) -> str | None:
     """What the banner says when work cannot be sent now; None while the server answers."""
     saved = "Your work is saved on this device"
@@ -48,6 +60,10 @@ def offline_text(status: SyncStatus) -> str | None:
         return f"NOT CONNECTED — {saved}. Sign in online so it can be sent."
     if status.state is SyncState.ERROR:
         return f"SERVER PROBLEM — {saved}. {status.last_error or ''}".strip()
+    if status.state is SyncState.DEVICE_REFUSED:
+        # A revoked handheld, or a data folder copied to another machine: nothing goes out until IT acts.
+        # The server's reason (who took it out of service, when) is in the log; here, what to do.
+        return "DEVICE NOT ACCEPTED — work is saved here but cannot be sent. Call IT."
     return None
 
 
@@ -82,10 +98,10 @@ class SyncStatusBar(QWidget):
         self.state.setText(f"● {words}")
         self.state.setStyleSheet(f"color: {colour}; font-weight: 700;")
         self.details.setText(details)
-        self.stuck.setVisible(status.stuck)
-        if status.stuck:
-            self.stuck.setText("Not getting through: call a supervisor" if self.compact
-                               else "Work is not getting through: call a supervisor")
+        alarm = alarm_text(status, self.compact)
+        self.stuck.setVisible(alarm is not None)
+        if alarm is not None:
+            self.stuck.setText(alarm)
 
 
 class OfflineBanner(QLabel):

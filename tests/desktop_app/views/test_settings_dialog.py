@@ -154,3 +154,18 @@ def test_save_without_changes_writes_nothing(qtbot, open_dialog, paths):
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.result_settings is dialog.settings
     assert not user.exists()
+
+
+def test_settings_read_only_at_start_say_so_next_to_their_name(open_dialog):
+    dialog = open_dialog()
+    marks = dialog.findChildren(QLabel, "applies-after-restart")
+    assert all(mark.text() == "Applies after a restart" for mark in marks)
+    assert len(marks) == sum(1 for s in SETTINGS if s.restart)
+    for setting in SETTINGS:
+        heading = dialog.findChild(QLabel, f"label:{setting.name}") or dialog.editor(setting.name)
+        top = heading.mapTo(dialog, QPoint(0, 0)).y()
+        beside = [mark for mark in marks
+                  if top <= mark.mapTo(dialog, QPoint(0, mark.height() // 2)).y() <= top + heading.height()]
+        assert len(beside) == (1 if setting.restart else 0), setting.name
+        if beside:  # on the right of the name, on the same line
+            assert beside[0].mapTo(dialog, QPoint(0, 0)).x() > heading.mapTo(dialog, QPoint(0, 0)).x()
