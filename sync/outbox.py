@@ -2,22 +2,36 @@
 
 A user action is one transaction in the journal file: the mutation is appended with the
 next seq of this device, and the commit is synced to disk (synchronous=FULL) before the
-caller hears "accepted". The local view shows server state plus the effects of the
+caller hears "accepted". The app hands actions to the journal writer thread (`submit`,
+sync.journal_writer) and hears from it once they are on disk; `append` does the same
+commit in the calling thread. The local view shows server state plus the effects of the
 mutations still in this queue (sync.view), so that one commit is also the update of
 what the screen shows. After the server acknowledges a mutation it stays here as `acked`
 until a pull has brought its effects into the replica (its ack_cursor), so the screen
 never flickers back to the old state in between.
+
+The view does not read the queue from the journal on every call: `track` keeps the
+pending and acknowledged mutations in memory, indexed by the rows they touch, and every
+method here that changes their state updates that index right after its commit, in
+commit order (one lock around both). Every Outbox of the same LocalStore shares it; it
+assumes no other process (and no second LocalStore of the same folder) changes the queue
+meanwhile: one app per data folder.
 """
 
+import heapq
+import itertools
 import logging
+import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+import weakref
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
-from sync.store.database import LocalStore
+from sync.journal_writer import REFUSED, WAITING, JournalWriter, Submission
+from sync.store.database import LocalStore, SqliteFile, WriteFailed
 from sync.store.schema import audit_log, outbox, rejected, sync_state
 
 log = logging.getLogger(__name__)
@@ -56,6 +70,115 @@ def _row_to_mutation(row) -> Mutation:
     return Mutation(row.seq, row.id, row.name, row.args, row.user, row.at)
 
 
+KeysOf = Callable[[Mutation], Iterable[Hashable]]
+
+
+class _Entry:
+    """A queued mutation in memory: pending (ack None) or acknowledged at ack (its effects show from there)."""
+
+    __slots__ = ("mutation", "ack", "keys")
+
+    def __init__(self, mutation: Mutation, ack: int | None, keys: tuple) -> None:
+        self.mutation, self.ack, self.keys = mutation, ack, keys
+
+
+class _LiveQueue:
+    """The outbox rows still laid over the replica (pending, acked), by the rows they touch.
+
+    Changed only by the outbox right after its commits; read by the view from any thread.
+    A settled mutation leaves at once, but a reader may hold a replica read before that
+    settle: `dropped_through` (the highest ack cursor of a mutation that left) tells it that
+    the index no longer has everything its older rows need, and it reads the journal instead.
+    """
+
+    def __init__(self, keys_of: KeysOf) -> None:
+        self.keys_of = keys_of
+        self.lock = threading.Lock()
+        self.by_id: dict[str, _Entry] = {}
+        self.buckets: dict[Hashable, dict[str, _Entry]] = {}
+        self.acked: list[tuple[int, int, str]] = []  # heap of (ack cursor, seq, id): settled in cursor order
+        self.dropped_through = 0
+        self.pending: dict[str, _Entry] = {}  # not yet acknowledged, in seq order (commit order)
+        self.oldest: list[tuple[str, int, str]] = []  # heap of (at, seq, id) of pending ones; left ones skipped
+
+    def add(self, m: Mutation, ack: int | None = None) -> None:
+        entry = _Entry(m, ack, tuple(self.keys_of(m)))
+        self.by_id[m.id] = entry
+        for key in entry.keys:
+            self.buckets.setdefault(key, {})[m.id] = entry
+        if ack is None:
+            self.pending[m.id] = entry
+            heapq.heappush(self.oldest, (m.at, m.seq, m.id))
+        else:
+            heapq.heappush(self.acked, (ack, m.seq, m.id))
+
+    def acknowledge(self, mutation_id: str, ack: int) -> None:
+        entry = self.by_id.get(mutation_id)
+        if entry is None:
+            return
+        entry.ack = ack  # as the journal's row: a second answer (a replay) moves it; the heap skips the old one
+        self.pending.pop(mutation_id, None)
+        heapq.heappush(self.acked, (ack, entry.mutation.seq, mutation_id))
+
+    def oldest_pending_at(self) -> str | None:
+        while self.oldest and self.oldest[0][2] not in self.pending:
+            heapq.heappop(self.oldest)
+        return self.oldest[0][0] if self.oldest else None
+
+    def remove(self, mutation_id: str) -> _Entry | None:
+        entry = self.by_id.pop(mutation_id, None)
+        if entry is None:
+            return None
+        for key in entry.keys:
+            bucket = self.buckets.get(key)
+            if bucket is not None:
+                bucket.pop(mutation_id, None)
+                if not bucket:
+                    del self.buckets[key]
+        self.pending.pop(mutation_id, None)
+        return entry
+
+    def settle(self, cursor: int) -> None:
+        while self.acked and self.acked[0][0] <= cursor:
+            ack, _, mutation_id = heapq.heappop(self.acked)
+            entry = self.by_id.get(mutation_id)
+            if entry is not None and entry.ack == ack:
+                self.remove(mutation_id)
+                self.dropped_through = max(self.dropped_through, ack)
+
+    def touching(self, keys: Iterable[Hashable], cursor: int) -> list[Mutation]:
+        """(Under the lock.) The mutations touching keys whose effects a replica at cursor does not show."""
+        found: dict[str, _Entry] = {}
+        for key in keys:
+            bucket = self.buckets.get(key)
+            if bucket:
+                found.update(bucket)
+        shown = [e.mutation for e in found.values() if e.ack is None or e.ack > cursor]
+        shown.sort(key=lambda m: m.seq)
+        return shown
+
+
+@dataclass
+class _Shared:
+    """What the Outbox objects of one journal file share in a process."""
+
+    write_order: threading.Lock = field(default_factory=threading.Lock)
+    live: _LiveQueue | None = None
+
+
+_SHARED: dict[int, _Shared] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_by(journal: SqliteFile) -> _Shared:
+    with _SHARED_LOCK:
+        shared = _SHARED.get(id(journal))
+        if shared is None:
+            shared = _SHARED[id(journal)] = _Shared()
+            weakref.finalize(journal, _SHARED.pop, id(journal), None)
+        return shared
+
+
 class Outbox:
     """Append user actions durably; hand them to the pusher in seq order; file the results."""
 
@@ -63,10 +186,20 @@ class Outbox:
         self._store = store
         self._clock = clock
         self._listeners: list[Callable[[], None]] = []
+        # Every Outbox of one journal in this process shares the index and the lock held around
+        # each change of the queue and the index update after its commit (so the index changes
+        # in commit order). Readers never take that lock; they take the index's own.
+        self._shared = _shared_by(store.journal)
+        self._write_order = self._shared.write_order
+        self._writer = JournalWriter(self._store_group, then=self._appended)
 
     def on_append(self, listener: Callable[[], None]) -> None:
-        """Call listener (from the appending thread) after every durable append."""
+        """Call listener after every durable append (from the thread that committed it: the writer's, for submit)."""
         self._listeners.append(listener)
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Store what was submitted, then stop the writer thread; True when it finished within timeout."""
+        return self._writer.close(timeout)
 
     def device_id(self) -> str:
         """This device's id, made once and kept in the journal."""
@@ -82,25 +215,91 @@ class Outbox:
             return value
 
     def append(self, user: str, name: str, args: dict) -> Mutation:
-        """Queue one action; when this returns, it survives kill -9 and power loss.
+        """Queue one action in the calling thread; when this returns, it survives kill -9 and power loss.
 
         Raises sync.store.database.WriteFailed when it could not be stored (a full disk):
         then nothing of it was kept and the person must be told.
         """
-        at = self._clock().isoformat()
-        with self._store.journal.write() as conn:
-            seq = int(_state(conn, "last_seq") or 0) + 1
-            m = Mutation(seq, str(uuid.uuid4()), name, args, user, at)
-            conn.execute(insert(outbox).values(seq=seq, id=m.id, name=name, args=args, user=user, at=at,
-                                               state="pending", attempts=0))
-            _set_state(conn, "last_seq", str(seq))
-            conn.execute(insert(audit_log).values(at=at, user=user, action=name, detail={"seq": seq, "id": m.id}))
+        submission = Submission(self._draft(user, name, args))
+        if self._store_group([submission]):
+            self._appended()
+        submission.announce()
+        return submission.result()
+
+    def submit(self, user: str, name: str, args: dict, after: Submission | None = None) -> Submission:
+        """Hand one action to the writer thread and return at once; it is accepted only once stored.
+
+        submission.when_done / result() tell when it is on disk (synced) or why not (WriteFailed:
+        nothing of it was kept). With `after`, it is refused as well if that one is: an action
+        judged on an earlier one that did not make it must not be stored without it.
+        """
+        return self._writer.submit(Submission(self._draft(user, name, args), after))
+
+    def _draft(self, user: str, name: str, args: dict) -> Mutation:
+        # seq 0 until the commit gives it the next one; `at` is when the person acted.
+        return Mutation(0, str(uuid.uuid4()), name, args, user, self._clock().isoformat())
+
+    def _store_group(self, group: list[Submission]) -> bool:
+        """Commit a group in one durable transaction and index it, or refuse it whole; never raises.
+
+        True when something was stored (then the append listeners are due: _appended)."""
+        with self._write_order:
+            ready = []
+            for s in group:
+                if s.after is not None and s.after.state == REFUSED:
+                    self._mark(s, error=s.after.error)
+                else:
+                    ready.append(s)
+            if not ready:
+                return False
+            try:
+                with self._store.journal.write() as conn:
+                    seq = int(_state(conn, "last_seq") or 0)
+                    made = [replace(s.draft, seq=seq + n) for n, s in enumerate(ready, 1)]
+                    conn.execute(insert(outbox), [
+                        {"seq": m.seq, "id": m.id, "name": m.name, "args": m.args, "user": m.user, "at": m.at,
+                         "state": "pending", "attempts": 0} for m in made])
+                    _set_state(conn, "last_seq", str(made[-1].seq))
+                    conn.execute(insert(audit_log), [
+                        {"at": m.at, "user": m.user, "action": m.name, "detail": {"seq": m.seq, "id": m.id}}
+                        for m in made])
+            except Exception as exc:  # noqa: BLE001 - WriteFailed (a full disk) or worse: none of it was kept
+                if not isinstance(exc, WriteFailed):
+                    log.exception("%d action(s) could not be stored", len(ready))
+                for s in ready:
+                    self._mark(s, error=exc)
+                return False
+            live = self._shared.live
+            if live is None:
+                for s, m in zip(ready, made):
+                    s.stored(m)
+            else:
+                with live.lock:
+                    for s, m in zip(ready, made):
+                        live.add(m)
+                        s.stored(m)
+        return True
+
+    def _appended(self) -> None:
         for listener in self._listeners:
-            listener()
-        return m
+            try:
+                listener()
+            except Exception:  # noqa: BLE001 - a listener's bug must not fail the action that is stored
+                log.exception("an append listener failed")
+
+    def _mark(self, s: Submission, error: BaseException) -> None:
+        if self._shared.live is None:
+            s.refused(error)
+        else:
+            with self._shared.live.lock:
+                s.refused(error)
 
     def pending(self, limit: int = 500) -> list[Mutation]:
-        """The oldest mutations not yet acknowledged, in seq order."""
+        """The oldest mutations not yet acknowledged, in seq order (from memory when tracked)."""
+        live = self._shared.live
+        if live is not None:
+            with live.lock:
+                return [e.mutation for e in itertools.islice(live.pending.values(), limit)]
         with self._store.journal.read() as conn:
             rows = conn.execute(select(outbox).where(outbox.c.state == "pending")
                                 .order_by(outbox.c.seq).limit(limit)).all()
@@ -120,6 +319,59 @@ class Outbox:
         with self._store.journal.read() as conn:
             rows = conn.execute(select(outbox).where(shown).order_by(outbox.c.seq)).all()
         return [_row_to_mutation(r) for r in rows]
+
+    # --- the in-memory index the view reads --------------------------------------------
+
+    def track(self, keys_of: KeysOf) -> None:
+        """Keep the queued mutations in memory from now on, indexed by keys_of(mutation) (the rows they touch).
+
+        Loaded once from the journal; then kept in step by every change made through this Outbox.
+        """
+        with self._write_order:
+            if self._shared.live is not None:
+                if self._shared.live.keys_of is not keys_of:
+                    raise ValueError("the outbox is already indexed another way")
+                return
+            live = _LiveQueue(keys_of)
+            with self._store.journal.read() as conn:
+                rows = conn.execute(select(outbox).where(outbox.c.state.in_(("pending", "acked")))
+                                    .order_by(outbox.c.seq)).all()
+                # Mutations settled before: a replica older than their cursors needs them (see _LiveQueue).
+                live.dropped_through = conn.execute(select(func.max(outbox.c.ack_cursor))
+                                                    .where(outbox.c.state == "done")).scalar() or 0
+            for r in rows:
+                live.add(_row_to_mutation(r), r.ack_cursor if r.state == "acked" else None)
+            self._shared.live = live
+
+    def touching(self, keys: Iterable[Hashable], replica_cursor: int,
+                 submitted: Sequence[Submission] = ()) -> list[Mutation]:
+        """Queued mutations touching keys whose effects a replica at replica_cursor does not show, in seq
+        order, then the drafts of `submitted` still waiting for the writer (stored ones are in the queue).
+
+        From memory when tracked; from the journal (in_view) before track() or for a replica older
+        than what the index has let go of (a reset, a rebuilt cache, a switch to a lower cursor).
+        """
+        keys = set(keys)
+        live = self._shared.live
+        if live is not None:
+            with live.lock:
+                if replica_cursor >= live.dropped_through:
+                    found = live.touching(keys, replica_cursor)
+                    return found + [s.draft for s in submitted if s.state == WAITING]
+        waiting = [s.draft for s in submitted if s.state == WAITING]  # before the read: see below
+        keys_of = live.keys_of if live is not None else None
+        found = [m for m in self.in_view(replica_cursor) if keys_of is None or keys.intersection(keys_of(m))]
+        # One stored between the two reads is in `found` and still in `waiting`: count it once.
+        ids = {m.id for m in found}
+        return found + [d for d in waiting if d.id not in ids]
+
+    def pending_count(self) -> int:
+        """How many actions wait for the server (from memory when tracked)."""
+        live = self._shared.live
+        if live is None:
+            return self.counts()[0]
+        with live.lock:
+            return len(live.pending)
 
     def find(self, ids: list[str]) -> dict[str, Mutation]:
         """Mutations by id, whatever their state (done ones are kept for a while)."""
@@ -141,28 +393,50 @@ class Outbox:
         """
         by_id = {m.id: m for m in sent}
         now = self._clock().isoformat()
-        newly_rejected, acked = [], []
-        with self._store.journal.write(synced=False) as conn:
-            for r in results:
-                m = by_id[r.id]
-                outcome = r.original_status if r.status == "duplicate" and r.original_status else r.status
-                if outcome == "rejected":
-                    code, message = r.code or "rejected", r.message or "The server refused this action."
-                    conn.execute(insert(rejected).prefix_with("OR IGNORE").values(
-                        id=m.id, seq=m.seq, name=m.name, args=m.args, user=m.user, at=m.at, code=code,
-                        message=message, rejected_at=now))
-                    conn.execute(delete(outbox).where(outbox.c.id == m.id))
-                    newly_rejected.append(RejectedMutation(m, code, message, now))
-                else:
-                    acked.append((push_cursor or 0, m.id))
-            if acked:
-                # One statement for the whole push: a push of 500 filed row by row cost more
-                # than the server took to apply it.
-                conn.exec_driver_sql("UPDATE outbox SET state = 'acked', ack_cursor = ?, last_error = NULL "
-                                     "WHERE id = ?", acked)
-            if replica_cursor is not None:
-                _settle(conn, replica_cursor)
+        with self._write_order:
+            with self._store.journal.write(synced=False) as conn:
+                newly_rejected, acked = self._file_results(conn, by_id, results, push_cursor, now)
+                if replica_cursor is not None:
+                    _settle(conn, replica_cursor)
+            self._in_memory(rejected=[r.mutation.id for r in newly_rejected], acked=acked, settled=replica_cursor)
         return newly_rejected
+
+    @staticmethod
+    def _file_results(conn: Connection, by_id: dict[str, Mutation], results: list, push_cursor: int | None,
+                      now: str) -> tuple[list[RejectedMutation], list[tuple[int, str]]]:
+        newly_rejected, acked = [], []
+        for r in results:
+            m = by_id[r.id]
+            outcome = r.original_status if r.status == "duplicate" and r.original_status else r.status
+            if outcome == "rejected":
+                code, message = r.code or "rejected", r.message or "The server refused this action."
+                conn.execute(insert(rejected).prefix_with("OR IGNORE").values(
+                    id=m.id, seq=m.seq, name=m.name, args=m.args, user=m.user, at=m.at, code=code,
+                    message=message, rejected_at=now))
+                conn.execute(delete(outbox).where(outbox.c.id == m.id))
+                newly_rejected.append(RejectedMutation(m, code, message, now))
+            else:
+                acked.append((push_cursor or 0, m.id))
+        if acked:
+            # One statement for the whole push: a push of 500 filed row by row cost more
+            # than the server took to apply it.
+            conn.exec_driver_sql("UPDATE outbox SET state = 'acked', ack_cursor = ?, last_error = NULL "
+                                 "WHERE id = ?", acked)
+        return newly_rejected, acked
+
+    def _in_memory(self, rejected: Iterable[str] = (), acked: Iterable[tuple[int, str]] = (),
+                   settled: int | None = None) -> None:
+        """After a commit (with _write_order held): the same change in the index."""
+        live = self._shared.live
+        if live is None:
+            return
+        with live.lock:
+            for mutation_id in rejected:
+                live.remove(mutation_id)
+            for ack, mutation_id in acked:
+                live.acknowledge(mutation_id, ack)
+            if settled is not None:
+                live.settle(settled)
 
     def record_failure(self, sent: list[Mutation], error: str) -> None:
         """Note a failed attempt on the mutations of a push (they stay pending)."""
@@ -172,14 +446,23 @@ class Outbox:
 
     def settle(self, conn_cursor: int) -> int:
         """Acked mutations whose effects a pull up to cursor has brought are done; returns how many."""
-        with self._store.journal.write(synced=False) as conn:
-            return _settle(conn, conn_cursor)
+        with self._write_order:
+            with self._store.journal.write(synced=False) as conn:
+                count = _settle(conn, conn_cursor)
+            self._in_memory(settled=conn_cursor)
+        return count
 
     def counts(self) -> tuple[int, int, str | None]:
-        """(pending, rejected and unresolved, `at` of the oldest pending)."""
+        """(pending, rejected and unresolved, `at` of the oldest pending); the pending ones from memory when
+        tracked (the engine asks after every pull page: counting a large queue each time cost several ms)."""
+        live = self._shared.live
+        if live is not None:
+            with live.lock:
+                pending, oldest = len(live.pending), live.oldest_pending_at()
         with self._store.journal.read() as conn:
-            pending, oldest = conn.execute(select(func.count(), func.min(outbox.c.at))
-                                           .where(outbox.c.state == "pending")).one()
+            if live is None:
+                pending, oldest = conn.execute(select(func.count(), func.min(outbox.c.at))
+                                               .where(outbox.c.state == "pending")).one()
             rejected_count = conn.execute(select(func.count()).select_from(rejected)
                                           .where(rejected.c.resolved_at.is_(None))).scalar_one()
         return pending, rejected_count, oldest
@@ -198,13 +481,19 @@ class Outbox:
             conn.execute(update(rejected).where(rejected.c.id == mutation_id)
                          .values(resolved_by=by, resolved_at=self._clock().isoformat()))
 
-    def forget_settled(self, keep: int = 10_000) -> int:
-        """Drop the oldest done mutations beyond `keep` (the audit log keeps the trail)."""
+    def trim(self, before: datetime) -> dict[str, int]:
+        """Drop what has served its purpose before `before`: settled actions, local audit rows and
+        rejections a supervisor dealt with. Pending, acknowledged-but-unsettled and open rejected
+        actions always stay. Returns how many rows of each kind went."""
+        cutoff = before.isoformat()
         with self._store.journal.write(synced=False) as conn:
-            top = conn.execute(select(func.max(outbox.c.seq)).where(outbox.c.state == "done")).scalar()
-            if top is None:
-                return 0
-            return conn.execute(delete(outbox).where(outbox.c.state == "done", outbox.c.seq <= top - keep)).rowcount
+            return {
+                "settled actions": conn.execute(delete(outbox).where(outbox.c.state == "done",
+                                                                     outbox.c.at < cutoff)).rowcount,
+                "audit rows": conn.execute(delete(audit_log).where(audit_log.c.at < cutoff)).rowcount,
+                "dealt-with rejections": conn.execute(delete(rejected).where(rejected.c.resolved_at.is_not(None),
+                                                                             rejected.c.resolved_at < cutoff)).rowcount,
+            }
 
 
 def _settle(conn: Connection, replica_cursor: int) -> int:

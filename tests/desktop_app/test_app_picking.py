@@ -123,12 +123,10 @@ def _cancel_while_the_device_is_away(tmp_path, order_id: int) -> None:
     office = start_in_thread(ServerSettings(db_url=f"sqlite:///{tmp_path}/server.db",
                                             blob_store=f"fs:{tmp_path}/office-blobs"))
     try:
-        import httpx
+        from tests.order_api.harness import DeviceKeys
 
-        with httpx.Client(base_url=office.url, timeout=30) as http:
-            token = http.post("/v1/auth/token", json={"username": "sam", "pin": "1111",
-                                                      "device_id": "office"}).json()["access_token"]
-            r = http.post(f"/v1/orders/{order_id}/cancel", headers={"Authorization": f"Bearer {token}"})
+        with DeviceKeys().signed_in(office.url, {"username": "sam", "pin": "1111", "device_id": "office"}) as http:
+            r = http.post(f"/v1/orders/{order_id}/cancel")
             assert r.status_code == 200, r.text
     finally:
         office.stop()
@@ -170,3 +168,61 @@ def test_a_batch_picked_offline_syncs_later_and_a_cancelled_order_becomes_an_exc
     d.qtbot.waitUntil(lambda: len(view.cards) == 2, timeout=10_000)
     text = " ".join(label.text() for card in view.cards for label in card.findChildren(type(d.window.who)))
     assert "cancelled" in text.lower() and first.location_label in text
+
+
+def test_the_accept_of_a_pick_comes_only_once_the_pick_is_on_disk(drive):
+    from tests.journalgate import JournalGate, journal_actions
+
+    d = drive()
+    d.sign_in()
+    start_batch(d)
+    assign_totes(d)
+    card = d.picking.session.current()
+    d.scan(card.location_label)
+    journal = d.app.core.store.journal.path
+    # What a fresh connection finds in the journal file at the moment each verdict is shown.
+    on_disk_when_shown = []
+    d.app.feedback.shown.connect(lambda kind, message: on_disk_when_shown.append(
+        (kind, sum(name == "pick.confirm" for _, _, name in journal_actions(journal)))))
+    before = d.said[-1]
+
+    gate = JournalGate(d.app.core.store.journal)
+    d.scan(card.gtin, wait=False)
+    d.qtbot.waitUntil(gate.entered.is_set, timeout=15_000)  # the event loop runs meanwhile
+    assert d.picking.verdicts_waiting == 1
+    assert d.said[-1] == before and on_disk_when_shown == []  # no sound, no flash, no text yet
+    assert d.picking.session.current().picked_qty == 1  # the next scan is judged with it
+    assert not any(name == "pick.confirm" for _, _, name in journal_actions(journal))
+
+    gate.open()
+    d.wait_for_verdicts()
+    assert d.banner() == ("accept", f"1 of {card.qty} {card.product_name}")
+    assert on_disk_when_shown == [("accept", 1)]
+    assert d.picking.task_page.picked.text() == f"1 of {card.qty} picked"
+
+
+def test_on_a_full_disk_a_scan_is_refused_in_plain_words_and_the_same_scan_works_once_there_is_room(drive):
+    from tests.diskfull import make_room
+    from tests.journalgate import fill_to_the_brim
+
+    d = drive()
+    d.sign_in()
+    start_batch(d)
+    assign_totes(d)
+    card = d.picking.session.current()
+    d.scan(card.location_label)
+    before = d.outbox()
+
+    fill_to_the_brim(d.app.core.store.journal)
+    d.scan(card.gtin)
+    assert d.banner() == ("reject", "Not saved: the disk of this device is full. Nothing was recorded; call IT, "
+                                    "then scan again.")
+    assert d.outbox() == before
+    assert d.picking.session.current() == card.__class__(**{**card.__dict__, "location_confirmed": True})
+    assert d.picking.task_page.picked.text() == f"0 of {card.qty} picked"
+
+    make_room(d.app.core.store.journal)
+    d.scan(card.gtin)
+    assert d.banner()[0] == "accept" and d.picking.session.current().picked_qty == 1
+    assert d.outbox()[len(before):] == [("pick.confirm", {"task": card.task_id, "location": card.location_label,
+                                                          "qty": 1, "barcode": "0" + card.gtin})]

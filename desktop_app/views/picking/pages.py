@@ -131,7 +131,9 @@ class TaskPage(QWidget):
     def show_card(self, card: TaskCard, location_required: bool) -> None:
         at_bin = card.location_confirmed or not location_required
         self.step.setText("SCAN THE PRODUCT" if at_bin else "GO TO AND SCAN THE LOCATION")
-        self.step.setStyleSheet(f"color: {'#1b5e20' if at_bin else '#1f4e79'};")
+        style = f"color: {'#1b5e20' if at_bin else '#1f4e79'};"
+        if self.step.styleSheet() != style:  # a new style sheet re-polishes the label: only when it changes
+            self.step.setStyleSheet(style)
         self.location.setText(card.location_label)
         self.product.setText(card.product_name)
         order = f"Order {card.order_number} · " if self.handheld else ""

@@ -1,17 +1,26 @@
-"""The picking screen: scans and keys in, the picking session decides, the page and the feedback show it."""
+"""The picking screen: scans and keys in, the picking session decides, the page and the feedback show it.
+
+A scan that records an action gets its verdict (sound, flash, the page after it) only once
+the journal writer has stored the action, synced to disk; the writer says so from its own
+thread through a queued signal, and the screen keeps handling events meanwhile. Verdicts are
+shown in the order of the scans.
+"""
 
 import logging
+from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_app.tasks import TaskRunner
 from desktop_app.views.picking.pages import CountPage, ShortPage, StartPage, SummaryPage, TaskPage, TotePage
 from desktop_app.views.shell.style import Layout
-from desktop_app.workflows.picking import SHORT_REASONS, Outcome, PickingSession, PickingState
+from desktop_app.workflows.picking import SHORT_REASONS, Outcome, PickingSession, PickingState, Screen
 from scanners.codes import Classified
+from sync.journal_writer import Submission
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +31,20 @@ class Announcer(Protocol):
     def show(self, kind: str, message: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    """An outcome waiting to be shown, with what it was judged on."""
+
+    session: PickingSession
+    outcome: Outcome
+    rollbacks: int  # session.rollbacks after it was judged
+    changes: int  # PickingView._changes then: its screen is stale once that moved
+
+
 class PickingView(QWidget):
-    """Drives a PickingSession from scans, function keys and taps; never touches the network itself."""
+    """Drives a PickingSession from scans, function keys and taps; never touches the network or the disk itself."""
+
+    _stored = Signal()  # emitted on the journal writer's thread, delivered on this one
 
     def __init__(self, layout: Layout, runner: TaskRunner, announce: Announcer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -31,6 +52,9 @@ class PickingView(QWidget):
         self._runner, self._announce = runner, announce
         self.session: PickingSession | None = None
         self._claiming = False
+        self._verdicts: deque[_Verdict] = deque()
+        self._changes = 0  # data changes under the screen (pulls) and actions taken back
+        self._stored.connect(self._release, Qt.ConnectionType.QueuedConnection)
         self.start_page = StartPage()
         self.tote_page = TotePage()
         self.task_page = TaskPage(layout)
@@ -57,6 +81,7 @@ class PickingView(QWidget):
         """The signed-in picker's session (a new person gets a new one)."""
         self.session = session
         self._claiming = False
+        self._verdicts.clear()  # the last person's verdicts are not the new one's
         self.start_page.set_busy(False, "Press Enter or tap Start to get the next batch.")
         self.refresh()
 
@@ -74,8 +99,14 @@ class PickingView(QWidget):
             return
         self._act(self.session.scan(code))
 
+    @property
+    def verdicts_waiting(self) -> int:
+        """How many outcomes wait for their action to be stored before they are shown."""
+        return len(self._verdicts)
+
     def data_changed(self) -> None:
         """The local view changed under the picker (a pull): redraw, unless they are mid-entry."""
+        self._changes += 1
         if self.pages.currentWidget() not in (self.count_page, self.short_page):
             self.refresh()
 
@@ -122,15 +153,55 @@ class PickingView(QWidget):
             self._act(self.session.undo_last())
 
     def _act(self, outcome: Outcome) -> None:
-        self.refresh()
-        self._announce.show(outcome.kind, outcome.message)
+        """Show an outcome now, or once its action is stored and every verdict before it is shown."""
+        session = self.session
+        self._verdicts.append(_Verdict(session, outcome, session.rollbacks if session else 0, self._changes))
+        saving = outcome.saving
+        if saving is not None and not saving.done:
+            saving.when_done(self._tell)
+        self._release()
+
+    def _tell(self, _stored: Submission) -> None:
+        # On the journal writer's thread: only a queued signal crosses to the UI thread.
+        try:
+            self._stored.emit()
+        except RuntimeError:  # the screen is gone: the app is closing
+            log.debug("an action was stored after the picking screen closed")
+
+    def _release(self) -> None:
+        """Show the verdicts whose actions are stored (or refused), in the order of the scans."""
+        while self._verdicts:
+            waiting = self._verdicts[0]
+            if waiting.outcome.saving is not None and not waiting.outcome.saving.done:
+                return
+            self._verdicts.popleft()
+            session = waiting.session
+            if session is None or session is not self.session:
+                continue  # someone else signed in meanwhile
+            shown = session.verdict(waiting.outcome)
+            if shown is not waiting.outcome:
+                # Not saved: the session took it back, with what was judged after it (those
+                # actions are refused too; what the picker did after it is moot). One refusal says it.
+                self._changes += 1
+                self._verdicts = deque(v for v in self._verdicts
+                                       if v.session is not session or v.rollbacks > waiting.rollbacks)
+            self._draw(shown.screen if waiting.changes == self._changes else None)
+            self._announce.show(shown.kind, shown.message)
 
     # --- showing -----------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Show the page for the session's state, read from the local view."""
+        """Show the page for the session's state, read from the local view (after the verdicts on their way)."""
+        if self._verdicts:
+            self._changes += 1  # drawn when the next verdict is shown, read again then
+            return
+        self._draw(None)
+
+    def _draw(self, screen: Screen | None) -> None:
+        """Show the page of `screen`, or of the session's state read now."""
         session = self.session
-        screen = session.screen() if session is not None else None
+        if screen is None and session is not None:
+            screen = session.screen()
         state = screen.state if screen is not None else PickingState.NO_BATCH
         if state is PickingState.NO_BATCH or self._claiming:
             self.pages.setCurrentWidget(self.start_page)

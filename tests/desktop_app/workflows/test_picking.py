@@ -7,6 +7,23 @@ from order_api.models import Order, PickTask
 from scanners.codes import LocationLabel, ProductCode, ToteCode, Unrecognised, UserBadge
 
 
+class StoredSession(PickingSession):
+    """The session as the screen shows it: every outcome once its action is stored (verdict), so a
+    test can read the journal right after. The tests of the wait itself use PickingSession."""
+
+    def scan(self, code):
+        return self.verdict(super().scan(code), timeout=30)
+
+    def enter_quantity(self, qty, task_id=None):
+        return self.verdict(super().enter_quantity(qty, task_id), timeout=30)
+
+    def short(self, reason):
+        return self.verdict(super().short(reason), timeout=30)
+
+    def undo_last(self):
+        return self.verdict(super().undo_last(), timeout=30)
+
+
 def product(gtin13: str, quantity: int | None = None) -> ProductCode:
     return ProductCode(gtin="0" + gtin13, raw=gtin13, quantity=quantity)
 
@@ -48,7 +65,7 @@ def queued(core) -> list[tuple[str, dict]]:
 
 @pytest.fixture
 def session(core):
-    s = PickingSession(core, "anna", PickingOptions())
+    s = StoredSession(core, "anna", PickingOptions())
     assert s.start().kind == "accept"
     return s
 
@@ -143,7 +160,7 @@ def test_a_tote_scan_at_a_task_checks_the_tote_the_items_go_into(core, session):
 
 
 def test_a_product_scan_alone_is_enough_when_the_site_does_not_require_location_scans(core):
-    session = PickingSession(core, "anna", PickingOptions(location_scan_required=False))
+    session = StoredSession(core, "anna", PickingOptions(location_scan_required=False))
     session.start()
     assign_totes(session)
     assert session.state is PickingState.NEED_PRODUCT
@@ -260,7 +277,7 @@ def test_a_device_without_the_server_takes_up_its_claimed_batch_where_it_left_of
     stop, _ = restart_server
     stop()
 
-    resumed = PickingSession(core, "anna")
+    resumed = StoredSession(core, "anna")
     outcome = resumed.start()
     assert outcome.kind == "accept" and "offline" in outcome.message
     assert resumed.batch_id == session.batch_id and resumed.offline_reason
@@ -272,7 +289,7 @@ def test_a_restart_online_resumes_at_the_right_task_and_then_claims_the_next_bat
     assign_totes(session)
     pick_current(session)
     core.engine.sync_once()
-    resumed = PickingSession(core, "anna")
+    resumed = StoredSession(core, "anna")
     assert resumed.start().kind == "accept" and resumed.batch_id == session.batch_id
     assert resumed.current().location_label == "A-01-02-1"
     assert pick_current(resumed).kind == "done"
@@ -304,7 +321,7 @@ def test_a_pick_for_an_order_cancelled_meanwhile_comes_back_rejected(server, cor
 def test_a_cancelled_order_known_on_the_device_is_not_offered(server, core):
     order_id = server.warehouse.orders[0]
     sam = server.sign_in("sam", pin="1111", device_id="office")
-    session = PickingSession(core, "anna")
+    session = StoredSession(core, "anna")
     session.start()
     assert sam.http.post(f"/v1/orders/{order_id}/cancel").status_code == 200
     core.engine.sync_once()
@@ -321,7 +338,7 @@ def test_badges_and_unreadable_scans(session):
 
 
 def test_scans_before_a_batch_is_started_are_refused(core):
-    session = PickingSession(core, "anna")
+    session = StoredSession(core, "anna")
     assert session.state is PickingState.NO_BATCH and session.current() is None and session.summary() is None
     assert session.scan(LocationLabel("A-01-01-1")).kind == "reject"
     assert session.skip().kind == "reject"
@@ -377,3 +394,85 @@ def test_the_lease_is_renewed_while_picking_and_a_lost_batch_is_told(server, cor
     assert r.status_code == 200, r.text
     outcome = session.renew_lease()
     assert outcome.kind == "reject" and "someone else" in outcome.message
+
+
+# --- the journal writer: scans judged before the action before them is stored --------------
+
+def confirms_on_disk(core) -> list[tuple[int, str]]:
+    """(seq, name) of the picks as a fresh connection finds them in the journal file."""
+    from tests.journalgate import journal_actions
+
+    return [(seq, name) for seq, _, name in journal_actions(core.store.journal.path) if name == "pick.confirm"]
+
+
+@pytest.fixture
+def at_first_bin(core):
+    """A session (the screen's kind: verdicts not waited for) with totes assigned, at the first bin, qty 2."""
+    s = PickingSession(core, "anna", PickingOptions())
+    assert s.start().kind == "accept"
+    while (card := s.tote_needed()) is not None:
+        assert s.verdict(s.scan(ToteCode(f"T-{card.order_id:04d}")), timeout=30).kind == "accept"
+    card = s.current()
+    assert (card.location_label, card.remaining) == ("A-01-01-1", 2)
+    assert s.scan(LocationLabel(card.location_label)).kind == "accept"
+    return s
+
+
+def test_two_items_scanned_before_the_first_is_stored_both_count_and_an_over_pick_is_refused(core, at_first_bin):
+    from tests.journalgate import JournalGate
+
+    session, card = at_first_bin, at_first_bin.current()
+    gate = JournalGate(core.store.journal)
+    first = session.scan(product(card.gtin))
+    assert gate.entered.wait(30)  # the writer holds the first pick at the door of its commit
+    assert (first.kind, first.message) == ("accept", f"1 of 2 {card.product_name}")
+    assert not first.saving.done and confirms_on_disk(core) == []
+
+    # The second item is judged with the first one on its way: it completes the task.
+    assert session.current().picked_qty == 1 and session.waiting() == 1
+    second = session.scan(product(card.gtin))
+    assert (second.kind, second.message) == ("accept", "A-01-01-1 complete. Next: A-01-02-1")
+    assert second.screen.task.location_label == "A-01-02-1"
+    # No third one: the bin is done, and a count beyond the task's quantity is refused.
+    assert session.scan(product(card.gtin)).message == "Scan the location first: go to A-01-02-1"
+    undone = session.undo_last()  # the second is taken back (still not stored): one more is needed
+    assert undone.kind == "accept" and session.current().task_id == card.task_id
+    refused = session.enter_quantity(2)
+    assert (refused.kind, refused.message) == ("reject", "Too many: 2 counted, only 1 still needed here.")
+    assert refused.saving is None and confirms_on_disk(core) == []
+
+    gate.open()
+    assert [session.verdict(o, timeout=30).kind for o in (first, second, undone)] == ["accept"] * 3
+    assert [name for _, name in confirms_on_disk(core)] == ["pick.confirm", "pick.confirm"]
+    assert [(n, a) for n, a in queued(core)][-3:] == [
+        ("pick.confirm", {"task": card.task_id, "location": "A-01-01-1", "qty": 1, "barcode": "0" + card.gtin}),
+        ("pick.confirm", {"task": card.task_id, "location": "A-01-01-1", "qty": 1, "barcode": "0" + card.gtin}),
+        ("pick.undo", {"task": card.task_id, "confirmation": second.saving.id})]
+    assert session.current().picked_qty == 1 and session.waiting() == 0
+
+
+def test_a_pick_the_journal_cannot_store_is_taken_back_with_what_was_judged_on_it(core, at_first_bin):
+    from tests.diskfull import make_room
+    from tests.journalgate import JournalGate, fill_to_the_brim
+
+    session, card = at_first_bin, at_first_bin.current()
+    gate = JournalGate(core.store.journal)
+    first = session.scan(product(card.gtin))
+    assert gate.entered.wait(30)
+    second = session.scan(product(card.gtin))  # judged on the first: the bin looks complete
+    assert session.current().location_label == "A-01-02-1"
+    fill_to_the_brim(core.store.journal)
+    gate.open()
+
+    said = "Not saved: the disk of this device is full. Nothing was recorded; call IT, then scan again."
+    assert (session.verdict(first, timeout=30).kind, session.verdict(first).message) == ("reject", said)
+    assert session.verdict(second, timeout=30).message == said  # refused with it, never stored alone
+    assert confirms_on_disk(core) == [] and session.waiting() == 0 and session.rollbacks == 1
+    # Back as before the first: at the same bin, its label scanned, nothing picked.
+    back = session.current()
+    assert (back.task_id, back.picked_qty, back.location_confirmed) == (card.task_id, 0, True)
+
+    make_room(core.store.journal)
+    again = session.scan(product(card.gtin))  # the same scan, once there is room
+    assert session.verdict(again, timeout=30) is again and again.kind == "accept"
+    assert len(confirms_on_disk(core)) == 1 and session.current().picked_qty == 1
