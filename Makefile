@@ -42,12 +42,14 @@ serve-demo: venv
 test: venv
 	$(BIN)/python -m pytest
 
-# Every benchmark of docs/benchmarks.md (about half an hour; the upload one writes 7.2 GB of test files).
+# Every benchmark of docs/benchmarks.md (about 45 minutes; the upload one writes 7.2 GB of test files).
 bench: venv bundle
 	$(BIN)/python -m benchmarks.server_sync
 	$(BIN)/python -m benchmarks.server_push
 	$(BIN)/python -m benchmarks.client_sync
 	$(BIN)/python -m benchmarks.scan_latency
+	$(BIN)/python -m benchmarks.commit_floor
+	$(BIN)/python -m benchmarks.switch
 	$(BIN)/python -m benchmarks.upload --rounds 3
 	$(BIN)/python -m benchmarks.bundle
 
