@@ -34,6 +34,7 @@ from sync.engine import EngineOptions  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 SCREENS = {"desktop": QSize(1280, 800), "handheld": QSize(480, 800)}
+DEVICE_NAMES = {"desktop": "Picking desk 1", "handheld": "Handheld 07"}
 WAIT_S = 60.0  # the longest any one step may wait (a claim, a push, a pull)
 TICK_MS = 50
 FREE_TOTES = 21  # the demo's picked orders wait to be packed in T-0001..T-0020
@@ -103,7 +104,8 @@ class Studio:
 
     def open(self, layout: str) -> FloorhandApp:
         settings = Settings.load(machine_path=self.folder / "machine.toml", user_path=self.folder / "user.toml",
-                                 environ={}, overrides={"ui.layout": layout, "sounds.enabled": False})
+                                 environ={}, overrides={"ui.layout": layout, "sounds.enabled": False,
+                                                        "device_name": DEVICE_NAMES[layout]})
         app = build(settings, server_url=self.demo.url, data_dir=self.folder / layout, keyring="none",
                     screen=SCREENS[layout], sound_folder=self.folder / "sounds", options=SHORT_POLLS)
         self.apps.append(app)
@@ -211,6 +213,10 @@ def workstation(studio: Studio) -> Scene:
     yield Until("the exception cards", lambda: bool(app.shell.exceptions_view.cards))
     yield settled(app)
     studio.save(app, "exceptions-desktop.png")
+    # The devices the server knows, as a supervisor sees them: name, last seen, app version.
+    app.window.nav_buttons["devices"].click()
+    yield Until("both device cards", lambda: len(app.shell.devices_view.cards) == 2)
+    studio.save(app, "devices-desktop.png")
     app.shell.sign_out()
 
 
@@ -262,8 +268,9 @@ def main() -> int:
         studio = Studio(demo, Path(tmp))
 
         def scenes() -> Scene:
-            yield from workstation(studio)
+            # The handheld first: the supervisor at the workstation then sees both devices.
             yield from handheld(studio)
+            yield from workstation(studio)
 
         director = Director(scenes())
         director.start()
