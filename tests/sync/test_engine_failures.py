@@ -215,3 +215,47 @@ def test_a_switch_does_not_count_work_already_shown_twice(server, open_core):
     assert core.view.row("pick_task", task["id"])["picked_qty"] == 1  # office's copy has it: not 2
     core.engine.sync_once()
     assert core.view.row("pick_task", task["id"])["picked_qty"] == 1
+
+
+class DeadZone(httpx.BaseTransport):
+    """Real HTTP while `up`; while not, no request reaches the server (a dead zone). Counts pushes."""
+
+    def __init__(self) -> None:
+        self._real = httpx.HTTPTransport()
+        self.up = True
+        self.pushes = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/sync/push":
+            self.pushes += 1
+        if not self.up:
+            raise httpx.ConnectError("no route to host", request=request)
+        return self._real.handle_request(request)
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def test_in_a_dead_zone_new_actions_do_not_each_try_the_network_and_go_out_once_it_is_back(server, open_core):
+    zone = DeadZone()
+    core = _core(server, open_core, transport=zone, retry=RetryPolicy(attempts=1),
+                 options=EngineOptions(long_poll_s=2.0, backoff=Backoff(base=30, cap=30)))
+    task = core.api.claim_batches()[0]["tasks"][0]
+    core.engine.sync_once()
+    reported = []  # (thread, pending) of every status the engine reported
+    core.engine.subscribe(lambda s: reported.append((threading.current_thread().name, s.pending)))
+    zone.up = False
+    core.engine.start()
+    _pick(core, task)
+    wait_until(lambda: zone.pushes == 1 and core.engine.connectivity.state is SyncState.OFFLINE,
+               "the first push to fail")
+    for _ in range(4):
+        _pick(core, task)
+    # The pusher counts them in the status at once, within its 30 s backoff, without a try each.
+    wait_until(lambda: ("sync-push", 5) in reported, "the pusher to report the 5 waiting actions")
+    assert zone.pushes == 1
+    zone.up = True
+    core.engine.pull_now()  # a pull gets through: the push's backoff ends there
+    status = core.engine.wait_for(lambda s: s.pending == 0, 10)
+    assert status.pending == 0, status
+    assert zone.pushes >= 2
