@@ -16,7 +16,6 @@ holds work that exists nowhere else.
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,7 +35,6 @@ from sync.store.database import LocalStore, WriteFailed
 log = logging.getLogger(__name__)
 
 _TRIM_EVERY = timedelta(hours=1)
-_PUSH_PROBE_S = 5.0  # while pushes fail, newly queued actions try the network at most this often
 
 
 @dataclass(frozen=True)
@@ -89,9 +87,6 @@ class SyncEngine:
         self._exchange = threading.Lock()  # a push on the wire, or a page being stored
         self._stop = threading.Event()
         self._push_wanted = threading.Event()
-        self._push_now = threading.Event()  # a kick, a new session, a pull that got through: end a push backoff
-        self._push_failing = False  # the last push round failed: the pusher is backing off
-        self._push_tried_at = 0.0  # time.monotonic() of the last push round that went to the network
         self._pull_wanted = threading.Event()
         self._puller_woken = threading.Event()  # a long poll's answer, a new scope, or stop()
         # Session changes, counted: a worker waiting for a person to sign in waits for the count
@@ -226,7 +221,6 @@ class SyncEngine:
     def kick(self) -> None:
         """Retry now (the network came back, the user pressed sync)."""
         self.connectivity.fire("retry")
-        self._push_now.set()
         self._push_wanted.set()
         self._pull_wanted.set()
 
@@ -261,7 +255,6 @@ class SyncEngine:
             self._sessions.notify_all()
         if person is not None and (person.tokens is not None or person.ticket is not None):
             self.connectivity.fire("signed_in")
-            self._push_now.set()
             self._push_wanted.set()
             self._pull_wanted.set()
 
@@ -322,12 +315,8 @@ class SyncEngine:
 
     def _push_round(self, failures: int) -> int:
         """One wake-up of the pusher; returns the failures in a row after it."""
-        if failures:
-            self._back_off(self._retry_delay(failures))
-        else:
-            self._push_wanted.wait()
+        self._push_wanted.wait(self._retry_delay(failures) if failures else None)
         self._push_wanted.clear()
-        self._push_now.clear()
         if self._stop.is_set():
             return failures
         self._notify()  # the queue grew: the status bar shows it before the push goes out
@@ -335,32 +324,12 @@ class SyncEngine:
         if self.connectivity.state in (SyncState.AUTH_REQUIRED, SyncState.DEVICE_REFUSED):
             self._wait_for_session("push")
             return 0
-        self._push_tried_at = time.monotonic()
         failures = 0 if self._push_all() else failures + 1
-        self._push_failing = failures > 0
         # Offline stays offline while backing off (no flicker through "connecting");
         # the next successful call or a kick() leaves it.
         if failures and self.connectivity.state is SyncState.ERROR:
             self.connectivity.fire("retry")
         return failures
-
-    def _back_off(self, delay: float) -> None:
-        """Wait out the backoff after a failed push.
-
-        An action queued meanwhile shows in the status at once but goes to the network at most
-        every _PUSH_PROBE_S: in a dead zone each scan is no sign that the network is back, and
-        each try costs the device work while the picker waits for the next verdict. A kick, a
-        new session or a pull that got through ends the wait at once.
-        """
-        deadline = time.monotonic() + delay
-        while not self._stop.is_set() and not self._push_now.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._push_wanted.wait(left):
-                return
-            self._push_wanted.clear()
-            if self._push_now.is_set() or time.monotonic() - self._push_tried_at >= _PUSH_PROBE_S:
-                return
-            self._notify()
 
     def _pull_loop(self) -> None:
         self._run("pull", self._pull_round, self._pull_wanted)
@@ -686,15 +655,9 @@ class SyncEngine:
 
     def _answered(self, source: str) -> None:
         """A push or pull went through: online, and an error of the same kind is history."""
-        came_back = self.connectivity.state is SyncState.OFFLINE
         if self._error_from == source:
             self._last_error = self._error_from = None
         self.connectivity.fire("call_ok")
-        if came_back and self._push_failing:
-            # The network is back: what waits goes out now, not after the push's backoff. (A
-            # server that answers the pull but refuses pushes keeps the backoff.)
-            self._push_now.set()
-            self._push_wanted.set()
 
     def _failed(self, exc: ApiError | WriteFailed, source: str = "pull") -> None:
         self._last_error, self._error_from = str(exc), source
