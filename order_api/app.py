@@ -33,6 +33,29 @@ def create_app(settings: ServerSettings, db: Database | None = None) -> FastAPI:
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"order_api.routes.{name}")
         app.include_router(module.router)
+    app.openapi = lambda: _with_contract(app)
     limit = settings.max_body_bytes
     app.add_middleware(BodyLimit, limit=limit, large_prefix=BLOB_PREFIX, large_limit=settings.upload_part_size * 2)
     return app
+
+
+def _with_contract(app: FastAPI) -> dict:
+    """FastAPI's document plus the contract's actions, entities and rejection codes (contract.schema)."""
+    from fastapi.openapi.utils import get_openapi
+
+    from contract import schema
+
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schemas = doc["components"]["schemas"]
+        contract = schema.components()
+        clash = schemas.keys() & contract.keys()
+        if clash:
+            raise RuntimeError(f"contract schemas clash with route schemas: {sorted(clash)}")
+        schemas.update(contract)
+        schemas["Mutation"]["oneOf"] = schema.args_by_name()
+        schemas["ChangeOut"]["anyOf"] = schema.data_by_entity()
+        schemas["MutationOutcome"]["properties"]["code"] = {
+            "anyOf": [{"$ref": schema.REF.format(name="Rejection")}, {"type": "null"}]}
+        app.openapi_schema = doc
+    return app.openapi_schema

@@ -123,6 +123,13 @@ def publish_order(s: Session, o: Order, with_lines: bool = True) -> None:
             publish(s, "order_line", line.id, line_data(line), audiences)
 
 
+def publish_order_tasks(s: Session, o: Order) -> None:
+    """Every pick task of the order again: each carries the order's status (a tote is free once it is packed)."""
+    line_ids = [line.id for line in o.lines]
+    for task in s.query(PickTask).filter(PickTask.line_id.in_(line_ids)):
+        publish_task(s, task)
+
+
 def publish_line(s: Session, line: OrderLine) -> None:
     publish(s, "order_line", line.id, line_data(line), order_audiences(line.order))
 

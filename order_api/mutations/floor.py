@@ -10,7 +10,7 @@ The rows carry the same attribute names as the ORM models, so the feed's data bu
 (order_api.feed) and the picking rules (order_api.mutations.picking) work on both.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field, make_dataclass
 from datetime import datetime
 from typing import Iterable
 
@@ -23,76 +23,34 @@ _tasks, _lines, _orders = PickTask.__table__, OrderLine.__table__, Order.__table
 _batches, _stock, _events = PickBatch.__table__, Stock.__table__, PickEvent.__table__
 
 
-@dataclass(slots=True, eq=False)
-class ProductRow:
-    id: int
-    sku: str
-    gtin: str
-    name: str
+def _row_class(name: str, table, columns: tuple[str, ...] | None = None, links: tuple[str, ...] = ()) -> type:
+    """A plain row class with the table's columns (all, or those named) and links to other rows.
+
+    Derived from the ORM table, so a column added to the model is a field here too.
+    """
+    names = [c.name for c in table.columns if columns is None or c.name in columns]
+    if columns is not None and len(names) != len(columns):
+        raise ValueError(f"{table.name} has no column {sorted(set(columns) - set(names))}")
+    cls = make_dataclass(name, [(n, object) for n in names]
+                         + [(n, object, field(default_factory=list) if n in ("lines", "tasks") else field(default=None))
+                            for n in links], slots=True, eq=False)
+    cls.COLUMNS = tuple(names)
+    return cls
 
 
-@dataclass(slots=True, eq=False)
-class LocationRow:
-    id: int
-    label: str
+def _row(cls: type, r, **links):
+    """A row object from a result row holding (at least) the class's columns."""
+    return cls(**{n: getattr(r, n) for n in cls.COLUMNS}, **links)
 
 
-@dataclass(slots=True, eq=False)
-class OrderRow:
-    id: int
-    number: str
-    customer: str
-    status: str
-    tote: str | None
-    batch_id: int | None
-    lines: list = field(default_factory=list)
-
-
-@dataclass(slots=True, eq=False)
-class LineRow:
-    id: int
-    order_id: int
-    product_id: int
-    qty: int
-    picked_qty: int
-    short_qty: int
-    packed_qty: int
-    product: ProductRow
-    order: OrderRow | None = None
-
-
-@dataclass(slots=True, eq=False)
-class BatchRow:
-    id: int
-    code: str
-    status: str
-    claimed_by: int | None
-    lease_expires: datetime | None
-    tasks: list = field(default_factory=list)
-
-
-@dataclass(slots=True, eq=False)
-class TaskRow:
-    id: int
-    batch_id: int
-    line_id: int
-    location_id: int
-    route_key: str
-    qty: int
-    picked_qty: int
-    status: str
-    short_reason: str | None
-    location: LocationRow
-    batch: BatchRow | None = None
-    line: LineRow | None = None
-
-
-@dataclass(slots=True, eq=False)
-class StockRow:
-    id: int
-    location_id: int
-    product_id: int
-    qty: int
+# The rows carry the ORM models' attribute names (see the module's docstring).
+ProductRow = _row_class("ProductRow", Product.__table__, ("id", "sku", "gtin", "name"))
+LocationRow = _row_class("LocationRow", Location.__table__, ("id", "label"))
+OrderRow = _row_class("OrderRow", _orders, ("id", "number", "customer", "status", "tote", "batch_id"), ("lines",))
+LineRow = _row_class("LineRow", _lines, None, ("product", "order"))
+BatchRow = _row_class("BatchRow", _batches, ("id", "code", "status", "claimed_by", "lease_expires"), ("tasks",))
+TaskRow = _row_class("TaskRow", _tasks, None, ("location", "batch", "line"))
+StockRow = _row_class("StockRow", _stock)
 
 
 class PickFloor:
@@ -137,7 +95,7 @@ class PickFloor:
         s = self.session
         for r in s.execute(select(_batches.c.id, _batches.c.code, _batches.c.status, _batches.c.claimed_by,
                                   _batches.c.lease_expires).where(_batches.c.id.in_(batch_ids))):
-            self._batches[r.id] = self._keep("batch", BatchRow(*r))
+            self._batches[r.id] = self._keep("batch", _row(BatchRow, r))
         loc = Location.__table__
         task_query = (select(*_tasks.c, loc.c.label).join(loc, loc.c.id == _tasks.c.location_id)
                       .where(_tasks.c.batch_id.in_(batch_ids)).order_by(_tasks.c.id))
@@ -146,8 +104,7 @@ class PickFloor:
             task_query = task_query.with_for_update(of=_tasks)
         new_tasks = []
         for r in s.execute(task_query):
-            task = TaskRow(r.id, r.batch_id, r.line_id, r.location_id, r.route_key, r.qty, r.picked_qty, r.status,
-                           r.short_reason, LocationRow(r.location_id, r.label))
+            task = _row(TaskRow, r, location=LocationRow(id=r.location_id, label=r.label))
             self.tasks[task.id] = self._keep("task", task)
             new_tasks.append(task)
         product = Product.__table__
@@ -156,13 +113,12 @@ class PickFloor:
                            .join(product, product.c.id == _lines.c.product_id)
                            .where(_lines.c.order_id.in_(order_ids)).order_by(_lines.c.id)):
             if r.id not in self._lines:
-                self._lines[r.id] = self._keep("line", LineRow(
-                    r.id, r.order_id, r.product_id, r.qty, r.picked_qty, r.short_qty, r.packed_qty,
-                    ProductRow(r.product_id, r.sku, r.gtin, r.name)))
+                self._lines[r.id] = self._keep("line", _row(
+                    LineRow, r, product=ProductRow(id=r.product_id, sku=r.sku, gtin=r.gtin, name=r.name)))
         new_orders = {ln.order_id for ln in self._lines.values() if ln.order is None} - self._orders.keys()
         for r in s.execute(select(_orders.c.id, _orders.c.number, _orders.c.customer, _orders.c.status,
                                   _orders.c.tote, _orders.c.batch_id).where(_orders.c.id.in_(sorted(new_orders)))):
-            self._orders[r.id] = self._keep("order", OrderRow(*r))
+            self._orders[r.id] = self._keep("order", _row(OrderRow, r))
         for line in self._lines.values():
             if line.order is None:
                 line.order = self._orders[line.order_id]
@@ -179,7 +135,7 @@ class PickFloor:
             stock_query = stock_query.with_for_update(of=_stock)
         for r in s.execute(stock_query):
             if (r.location_id, r.product_id) not in self._stock:
-                self._stock[r.location_id, r.product_id] = self._keep("stock", StockRow(*r))
+                self._stock[r.location_id, r.product_id] = self._keep("stock", _row(StockRow, r))
 
     def _keep(self, kind: str, row):
         self._loaded[kind, row.id] = _values(row)
@@ -196,7 +152,7 @@ class PickFloor:
             new_id = self.session.execute(
                 insert(_stock).values(location_id=key[0], product_id=key[1], qty=0).returning(_stock.c.id)
             ).scalar_one()
-            stock = self._stock[key] = self._keep("stock", StockRow(new_id, key[0], key[1], 0))
+            stock = self._stock[key] = self._keep("stock", StockRow(id=new_id, location_id=key[0], product_id=key[1], qty=0))
         return stock
 
     def record_pick(self, task: TaskRow, user_id: int, device_id: str, mutation_id: str, qty: int,
@@ -231,9 +187,7 @@ class PickFloor:
                 s.expire(obj)
 
 
-_SCALARS = {cls: tuple(f.name for f in fields(cls) if f.name not in ("lines", "tasks", "batch", "line", "order",
-                                                                        "product", "location"))
-            for cls in (TaskRow, LineRow, OrderRow, BatchRow, StockRow)}
+_SCALARS = {cls: cls.COLUMNS for cls in (TaskRow, LineRow, OrderRow, BatchRow, StockRow)}
 
 
 def _values(row) -> tuple:

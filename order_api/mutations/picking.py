@@ -3,15 +3,15 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract.actions import PickConfirm, PickShort, PickUndo, ToteAssign
+from contract.rejections import Rejection as R
 from order_api.feed import (
     publish_batch, publish_line, publish_order, publish_stock, publish_stock_check, publish_task,
 )
 from order_api.models import Location, Order, PickBatch, PickEvent, PickTask, Stock, StockCheck
-from order_api.mutations import Actor, Rejected, mutation
+from order_api.mutations.handler import Actor, Rejected, handles
 from order_api.mutations.floor import PickFloor
-from order_api.mutations.args import PickConfirm, PickShort, PickUndo, ToteAssign
 
-PICK_ROLES = ("picker", "supervisor")
 TOTE_BUSY = ("picking", "picked")
 
 
@@ -20,7 +20,7 @@ def _task(s: Session, task_id: int) -> PickTask:
     # time, so the copy already in this session is current and no SELECT is needed.
     task = s.get(PickTask, task_id, with_for_update=s.get_bind().dialect.name != "sqlite")
     if task is None:
-        raise Rejected("unknown_task", f"Pick task {task_id} does not exist.")
+        raise Rejected(R.UNKNOWN_TASK, f"Pick task {task_id} does not exist.")
     return task
 
 
@@ -28,15 +28,15 @@ def _check_lease(batch: PickBatch, actor: Actor) -> None:
     """Work on a batch counts only for the user holding it; an expired lease nobody took is fine."""
     if batch.claimed_by != actor.user.id:
         if batch.claimed_by is None:
-            raise Rejected("lease_lost", f"Batch {batch.code} is no longer claimed by {actor.user.username}.")
-        raise Rejected("lease_lost", f"Batch {batch.code} is now held by another picker.")
+            raise Rejected(R.LEASE_LOST, f"Batch {batch.code} is no longer claimed by {actor.user.username}.")
+        raise Rejected(R.LEASE_LOST, f"Batch {batch.code} is now held by another picker.")
 
 
 def _check_order_open(order: Order) -> None:
     if order.status == "cancelled":
-        raise Rejected("order_cancelled", f"Order {order.number} was cancelled; put the items back.")
+        raise Rejected(R.ORDER_CANCELLED, f"Order {order.number} was cancelled; put the items back.")
     if order.status in ("packed", "shipped"):
-        raise Rejected("order_closed", f"Order {order.number} is already {order.status}.")
+        raise Rejected(R.ORDER_CLOSED, f"Order {order.number} is already {order.status}.")
 
 
 def _same_product(barcode: str, gtin: str, sku: str) -> bool:
@@ -68,22 +68,22 @@ def _refresh_progress(s: Session, task: PickTask) -> None:
         publish_batch(s, batch, with_tasks=False)
 
 
-@mutation("pick.confirm", PICK_ROLES, PickConfirm, floor=PickFloor)
+@handles(PickConfirm, floor=PickFloor)
 def confirm_pick(floor: PickFloor, actor: Actor, a: PickConfirm) -> None:
     """The picker took qty of the task's product from the task's location."""
     task = floor.task(a.task)
     if task is None:
-        raise Rejected("unknown_task", f"Pick task {a.task} does not exist.")
+        raise Rejected(R.UNKNOWN_TASK, f"Pick task {a.task} does not exist.")
     _check_lease(task.batch, actor)
     _check_order_open(task.line.order)
     if a.location.strip() != task.location.label:
-        raise Rejected("wrong_location", f"Scanned location {a.location!r}; the task is at {task.location.label}.")
+        raise Rejected(R.WRONG_LOCATION, f"Scanned location {a.location!r}; the task is at {task.location.label}.")
     product = task.line.product
     if not _same_product(a.barcode, product.gtin, product.sku):
-        raise Rejected("wrong_product", f"Scanned {a.barcode!r}; the task is for {product.name} ({product.gtin}).")
+        raise Rejected(R.WRONG_PRODUCT, f"Scanned {a.barcode!r}; the task is for {product.name} ({product.gtin}).")
     remaining = task.qty - task.picked_qty
     if task.status != "open" or a.qty > remaining:
-        raise Rejected("over_pick", f"Only {remaining if task.status == 'open' else 0} more may be picked for this task.")
+        raise Rejected(R.OVER_PICK, f"Only {remaining if task.status == 'open' else 0} more may be picked for this task.")
     # Checked; from here on the floor changes (PickFloor.writes guards that order).
     floor.record_pick(task, actor.user.id, actor.device_id, actor.mutation_id, a.qty, actor.now)
     task.picked_qty += a.qty
@@ -113,14 +113,14 @@ def _move_stock(s: Session, task: PickTask, delta: int) -> None:
     publish_stock(s, stock)
 
 
-@mutation("pick.short", PICK_ROLES, PickShort)
+@handles(PickShort)
 def short_pick(s: Session, actor: Actor, a: PickShort) -> None:
     """The rest of a task cannot be picked here: count the bin, pick it elsewhere if possible."""
     task = _task(s, a.task)
     _check_lease(task.batch, actor)
     _check_order_open(task.line.order)
     if task.status != "open":
-        raise Rejected("task_closed", f"Task {task.id} is already {task.status}.")
+        raise Rejected(R.TASK_CLOSED, f"Task {task.id} is already {task.status}.")
     missing = task.qty - task.picked_qty
     task.status, task.short_reason = "short", a.reason
     check = StockCheck(location_id=task.location_id, product_id=task.line.product_id, reason=a.reason,
@@ -156,21 +156,21 @@ def _reallocate(s: Session, task: PickTask, missing: int) -> int:
     return placed
 
 
-@mutation("pick.undo", PICK_ROLES, PickUndo)
+@handles(PickUndo)
 def undo_pick(s: Session, actor: Actor, a: PickUndo) -> None:
     """Take back a confirmed pick: the items go back into the bin."""
     task = _task(s, a.task)
     _check_lease(task.batch, actor)
     order = task.line.order
     if order.status in ("packed", "shipped"):
-        raise Rejected("order_closed", f"Order {order.number} is already {order.status}; it cannot be unpicked.")
+        raise Rejected(R.ORDER_CLOSED, f"Order {order.number} is already {order.status}; it cannot be unpicked.")
     q = select(PickEvent).where(PickEvent.task_id == task.id, PickEvent.undone.is_(False))
     if a.confirmation:
         # The confirmation is a mutation id of this device's own queue (ids are unique per device).
         q = q.where(PickEvent.device_id == actor.device_id, PickEvent.mutation_id == a.confirmation)
     event = s.execute(q.order_by(PickEvent.id.desc()).limit(1)).scalar_one_or_none()
     if event is None:
-        raise Rejected("nothing_to_undo", f"Task {task.id} has no confirmed pick to undo.")
+        raise Rejected(R.NOTHING_TO_UNDO, f"Task {task.id} has no confirmed pick to undo.")
     event.undone = True
     task.picked_qty -= event.qty
     task.line.picked_qty -= event.qty
@@ -180,23 +180,23 @@ def undo_pick(s: Session, actor: Actor, a: PickUndo) -> None:
     _refresh_progress(s, task)
 
 
-@mutation("tote.assign", PICK_ROLES, ToteAssign)
+@handles(ToteAssign)
 def assign_tote(s: Session, actor: Actor, a: ToteAssign) -> None:
     """Put an order of the batch into a tote, which must not hold another open order."""
     batch = s.get(PickBatch, a.batch, with_for_update=True)
     if batch is None:
-        raise Rejected("unknown_batch", f"Batch {a.batch} does not exist.")
+        raise Rejected(R.UNKNOWN_BATCH, f"Batch {a.batch} does not exist.")
     _check_lease(batch, actor)
     order = s.get(Order, a.order)
     if order is None or order.batch_id != batch.id:
-        raise Rejected("order_not_in_batch", f"Order {a.order} is not part of batch {batch.code}.")
+        raise Rejected(R.ORDER_NOT_IN_BATCH, f"Order {a.order} is not part of batch {batch.code}.")
     _check_order_open(order)
     tote = a.tote.strip()
     other = s.execute(
         select(Order.number).where(Order.tote == tote, Order.id != order.id, Order.status.in_(TOTE_BUSY))
     ).first()
     if other is not None:
-        raise Rejected("tote_in_use", f"Tote {tote} already holds order {other.number}.")
+        raise Rejected(R.TOTE_IN_USE, f"Tote {tote} already holds order {other.number}.")
     order.tote = tote
     publish_order(s, order)
     for task in batch.tasks:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from order_api.context import ApiContext, Caller
 from order_api.deps import get_ctx, require_in_scope, require_roles
 from order_api.errors import ApiError
-from order_api.feed import line_data, order_audiences, order_data, publish_order, publish_task
-from order_api.models import Order, PickTask
+from order_api.feed import line_data, order_audiences, order_data, publish_order, publish_order_tasks
+from order_api.models import Order
 from order_api.schemas import RowId
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -36,7 +36,7 @@ def cancel(order_id: RowId, caller: Caller = Depends(require_roles("supervisor",
         if order.status != "cancelled":
             order.status = "cancelled"
             publish_order(s, order)
-            _republish_tasks(s, order)
+            publish_order_tasks(s, order)
         return order_data(order)
 
 
@@ -50,13 +50,8 @@ def ship(order_id: RowId, caller: Caller = Depends(require_roles("packer", "supe
             raise ApiError(409, "not_packed", f"Order {order.number} is {order.status}, not packed.")
         order.status = "shipped"
         publish_order(s, order)
+        publish_order_tasks(s, order)
         return order_data(order)
-
-
-def _republish_tasks(s, order: Order) -> None:
-    line_ids = [line.id for line in order.lines]
-    for task in s.query(PickTask).filter(PickTask.line_id.in_(line_ids)):
-        publish_task(s, task)
 
 
 def _get(s, caller: Caller, order_id: int, lock: bool = False) -> Order:

@@ -13,7 +13,7 @@ from order_api.context import ApiContext, Caller
 from order_api.deps import get_caller, get_ctx
 from order_api.errors import ApiError
 from order_api.models import Change, Device, MutationResult, SyncMeta
-from order_api.mutations import PushRun
+from order_api.mutations.push import PushRun
 from order_api.schemas import MutationOutcome, PullResponse, PushRequest, PushResponse
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])

@@ -57,19 +57,37 @@ def test_picking_a_cancelled_order_is_rejected_and_the_seq_advances(api, warehou
 def test_rejections_change_nothing(api, warehouse, staff):
     anna = staff["anna"]
     task = claim(anna)["tasks"][0]
-    cases = {
-        "over_pick": pick_args(task, task["qty"] + 1),
-        "wrong_location": {**pick_args(task), "location": "Z-99-99-9"},
-        "wrong_product": {**pick_args(task), "barcode": "0000000000000"},
-        "unknown_task": {**pick_args(task), "task": 999999},
-        "invalid_args": {**pick_args(task), "qty": "many"},
-    }
-    for code, args in cases.items():
+    cases = [
+        ("over_pick", pick_args(task, task["qty"] + 1)),
+        ("wrong_location", {**pick_args(task), "location": "Z-99-99-9"}),
+        ("wrong_product", {**pick_args(task), "barcode": "0000000000000"}),
+        ("unknown_task", {**pick_args(task), "task": 999999}),
+        # The contract is strict (contract.fields): no quantity from a string, a boolean or a float,
+        # no control characters in a code, no unknown argument.
+        ("invalid_args", {**pick_args(task), "qty": "many"}),
+        ("invalid_args", {**pick_args(task), "qty": "1"}),
+        ("invalid_args", {**pick_args(task), "qty": True}),
+        ("invalid_args", {**pick_args(task), "qty": 1.0}),
+        ("invalid_args", {**pick_args(task), "barcode": "4006381\x00333931"}),
+        ("invalid_args", {**pick_args(task), "note": "extra"}),
+    ]
+    for code, args in cases:
         result = anna.do("pick.confirm", **args)
-        assert (result["status"], result["code"]) == ("rejected", code), code
+        assert (result["status"], result["code"]) == ("rejected", code), (code, args)
     with api.db.read() as s:
         assert s.get(PickTask, task["id"]).picked_qty == 0
         assert s.get(Order, task["order_id"]).status == "released"
+
+
+def test_a_tote_code_with_a_control_character_is_refused_and_not_stored(api, warehouse, staff):
+    anna = staff["anna"]
+    batch = claim(anna)
+    order_id = batch["tasks"][0]["order_id"]
+    result = anna.do("tote.assign", batch=batch["batch"]["id"], order=order_id, tote="T-00\x001")
+    assert (result["status"], result["code"]) == ("rejected", "invalid_args")
+    assert "tote" in result["message"]
+    with api.db.read() as s:
+        assert s.get(Order, order_id).tote is None
 
 
 def test_an_action_the_role_may_not_do_is_rejected_forbidden(api, warehouse, staff):
@@ -205,12 +223,14 @@ def test_a_floor_handler_that_changes_the_floor_before_rejecting_fails_the_whole
                                                                                        monkeypatch):
     from dataclasses import replace
 
-    from order_api.mutations import REGISTRY, Rejected
+    from contract.rejections import Rejection
+    from order_api.mutations.handler import Rejected
+    from order_api.mutations.registry import REGISTRY
 
     def careless(floor, actor, a):
         floor.stock_of(floor.task(a.task)).qty -= 1
         floor.record_pick(floor.task(a.task), actor.user.id, actor.device_id, actor.mutation_id, 1, actor.now)  # a write...
-        raise Rejected("wrong_location", "...then a rejection")
+        raise Rejected(Rejection.WRONG_LOCATION, "...then a rejection")
 
     monkeypatch.setitem(REGISTRY, "pick.confirm", replace(REGISTRY["pick.confirm"], apply=careless))
     anna = staff["anna"]
