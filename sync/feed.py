@@ -59,7 +59,11 @@ _OPEN_BRACE, _LETTER_N = ord("{"), ord("n")
 
 
 def decode_page(body: bytes) -> PullPage:
-    """The page in body, checked: every entry typed, an upsert's data an object."""
+    """The page in body, checked: every entry typed, an upsert's data an object.
+
+    Each row's fields are checked against its entity (contract.entities) when the replica
+    stores the page and reads the row's indexed columns: one decode for both.
+    """
     try:
         page = _DECODER.decode(body)
     except msgspec.MsgspecError as exc:

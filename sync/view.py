@@ -6,109 +6,44 @@ mutation leaves the outbox and the replica shows the real outcome, which is also
 rejection undoes a prediction.
 """
 
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Sequence
 
+from sync.catalogue import CATALOGUE
+from sync.catalogue.entry import Earlier, Rows
 from sync.journal_writer import Submission
 from sync.outbox import Mutation, Outbox
 from sync.store import replica
 from sync.store.database import LocalStore
 
-Rows = dict[int, dict]
-
-
-def _pick_confirm(m: Mutation, tasks: Rows) -> None:
-    task = tasks.get(m.args.get("task"))
-    if task is not None:
-        task["picked_qty"] = task.get("picked_qty", 0) + m.args.get("qty", 0)
-        if task["picked_qty"] >= task.get("qty", 0):
-            task["status"] = "done"
-
-
-def _pick_short(m: Mutation, tasks: Rows) -> None:
-    task = tasks.get(m.args.get("task"))
-    if task is not None:
-        task["status"], task["short_reason"] = "short", m.args.get("reason")
-
-
-def _pick_undo(m: Mutation, tasks: Rows, confirmations: dict[str, Mutation]) -> None:
-    task = tasks.get(m.args.get("task"))
-    confirmation = confirmations.get(m.args.get("confirmation") or "")
-    undone = confirmation.args.get("qty", 0) if confirmation else 0
-    if task is not None and undone:
-        task["picked_qty"] = max(0, task.get("picked_qty", 0) - undone)
-        task["status"] = "open"
-
-
-def _tote_on_order(m: Mutation, orders: Rows) -> None:
-    order = orders.get(m.args.get("order"))
-    if order is not None:
-        order["tote"] = m.args.get("tote")
-
-
-def _tote_on_tasks(m: Mutation, tasks: Rows) -> None:
-    for task in tasks.values():
-        if task.get("order_id") == m.args.get("order"):
-            task["tote"] = m.args.get("tote")
-
-
-def _packed(m: Mutation, orders: Rows) -> None:
-    order = orders.get(m.args.get("order"))
-    if order is not None:
-        order["status"] = "packed"
-
-
-def _shot_reviewed(m: Mutation, shots: Rows) -> None:
-    shot = shots.get(m.args.get("shot"))
-    if shot is not None:
-        shot["status"] = "approved" if m.args.get("decision") == "approve" else "rejected"
-        shot["qc_comment"] = m.args.get("comment") or None
-
-
-class Effect(NamedTuple):
-    """What a mutation does to one entity: the rows whose `field` equals its argument `arg`, changed by `apply`."""
-
-    field: str
-    arg: str
-    apply: Callable[[Mutation, Rows], None] | None  # None: worked out in LocalView (pick.undo)
-
-
-EFFECTS: dict[str, dict[str, Effect]] = {
-    "pick.confirm": {"pick_task": Effect("id", "task", _pick_confirm)},
-    "pick.short": {"pick_task": Effect("id", "task", _pick_short)},
-    "pick.undo": {"pick_task": Effect("id", "task", None)},  # needs the confirmation it takes back
-    "tote.assign": {"order": Effect("id", "order", _tote_on_order),
-                    "pick_task": Effect("order_id", "order", _tote_on_tasks)},
-    "pack.confirm": {"order": Effect("id", "order", _packed)},
-    "shot.qc": {"shot": Effect("id", "shot", _shot_reviewed)},
-}
-
-# The row fields of each entity that some mutation's effect is matched on.
+# The row fields of each entity that some action's effect is matched on.
 _FIELDS: dict[str, tuple[str, ...]] = {}
-for _by_entity in EFFECTS.values():
-    for _entity, _effect in _by_entity.items():
+for _entry in CATALOGUE.values():
+    for _entity, _effect in _entry.effects.items():
         if _effect.field not in _FIELDS.setdefault(_entity, ()):
             _FIELDS[_entity] += (_effect.field,)
 
 
 def touched(m: Mutation) -> list[tuple[str, str, object]]:
     """The rows a mutation's effects touch, as (entity, field, value): the keys of the outbox's index."""
-    return [(entity, e.field, m.args.get(e.arg)) for entity, e in EFFECTS.get(m.name, {}).items()]
+    entry = CATALOGUE.get(m.name)
+    if entry is None:
+        return []
+    return [(entity, e.field, m.args.get(e.arg)) for entity, e in entry.effects.items()]
 
 
-def apply_effects(entity: str, found: Rows, queued: Sequence[Mutation], confirmations: dict[str, Mutation]) -> None:
+def apply_effects(entity: str, found: Rows, queued: Sequence[Mutation], earlier: Earlier) -> None:
     """Lay queued mutations over rows of one entity (by id), in the order given.
 
-    confirmations: the pick.confirm mutations that pick.undo ones in `queued` take back, by id.
+    earlier: the mutations that queued ones refer to (the pick.confirm a pick.undo takes back), by id.
     """
     for m in queued:
-        effect = EFFECTS.get(m.name, {}).get(entity)
+        entry = CATALOGUE.get(m.name)
+        effect = entry.effects.get(entity) if entry is not None else None
         if effect is None:
             continue
-        if m.name == "pick.undo":
-            _pick_undo(m, found, confirmations)
-        else:
-            effect.apply(m, found)
+        args = entry.typed(m.args)
+        if args is not None:
+            effect.apply(args, found, earlier)
 
 
 class LocalView:
@@ -147,7 +82,8 @@ class LocalView:
         return list(found.values())
 
     def _confirmations_of(self, queued: list[Mutation]) -> dict[str, Mutation]:
-        wanted = {m.args.get("confirmation") for m in queued if m.name == "pick.undo"} - {None}
+        wanted = {m.args.get(CATALOGUE[m.name].refers_to) for m in queued
+                  if m.name in CATALOGUE and CATALOGUE[m.name].refers_to} - {None}
         if not wanted:
             return {}
         known = {m.id: m for m in queued if m.id in wanted}

@@ -11,24 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from typing import Protocol
 
+from contract.rejections import Rejection as R
+from desktop_app.i18n import translate
+from sync.catalogue import CATALOGUE
+from sync.catalogue.entry import QT_TRANSLATE_NOOP, WORDS
 from sync.outbox import RejectedMutation
 
 log = logging.getLogger(__name__)
 
 RESOLVER_ROLES = frozenset({"supervisor", "admin"})
-
-ACTIONS = {
-    "pick.confirm": "Pick confirmed",
-    "pick.short": "Short pick",
-    "pick.undo": "Pick undone",
-    "tote.assign": "Tote assigned",
-    "pack.confirm": "Parcel packed",
-    "sample.check_in": "Sample checked in",
-    "sample.check_out": "Sample checked out",
-    "shot.qc": "Shot review",
-    "asset.register": "Image assigned",
-}
-
 
 class RejectedActions(Protocol):
     """What the exceptions list needs of the outbox."""
@@ -58,125 +49,113 @@ class ExceptionCard:
     next_step: str
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+class _Blank(dict):
+    """Format fields: a field an action does not carry reads as nothing rather than failing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _fields(args: dict) -> _Blank:
+    """The action's arguments plus the words the catalogue's texts put them in."""
+    a = {k: v for k, v in args.items() if isinstance(v, str | int | float)}
+    location, tote = a.get("location"), a.get("tote")
+    return _Blank(
+        a,
+        at=location or translate(WORDS, "its bin"),
+        at_other=location or translate(WORDS, "another bin"),
+        back=translate(WORDS, " to {location}").format(location=location) if location else "",
+        the_tote=translate(WORDS, "tote {tote}").format(tote=tote) if tote else translate(WORDS, "the tote"),
+        The_tote=translate(WORDS, "Tote {tote}").format(tote=tote) if tote else translate(WORDS, "The tote"),
+    )
+
+
+def _say(text: str, fields: dict, n: int = -1) -> str:
+    return translate(WORDS, text, n).format_map(fields)
 
 
 def describe(name: str, args: dict) -> str:
     """A short description of a mutation from the args it carries (missing ones are left out)."""
     a = args or {}
-    parts: list[str] = []
-    if name.startswith("pick."):
-        if "task" in a:
-            parts.append(f"task {a['task']}" + (f" at {a['location']}" if a.get("location") else ""))
-        elif a.get("location"):
-            parts.append(f"at {a['location']}")
-        if "qty" in a:
-            parts.append(_plural(a["qty"], "item"))
-        if a.get("reason"):
-            parts.append(str(a["reason"]).replace("_", " "))
-    elif name == "tote.assign":
-        for key in ("tote", "order", "batch"):
-            if a.get(key):
-                parts.append(f"{key} {a[key]}")
-    elif name == "pack.confirm":
-        if "order" in a:
-            parts.append(f"order {a['order']}")
-        parcels = a.get("parcels") or []
-        if parcels:
-            items = sum(i.get("qty", 0) for p in parcels for i in p.get("items") or [])
-            parts.append(f"{_plural(len(parcels), 'parcel')}, {_plural(items, 'item')}")
-    elif name.startswith("sample."):
-        if a.get("barcode"):
-            parts.append(f"sample {a['barcode']}")
-        if a.get("sku"):
-            parts.append(f"SKU {a['sku']}")
-    elif name == "shot.qc":
-        if "shot" in a:
-            parts.append(f"shot {a['shot']}")
-        if a.get("decision"):
-            parts.append(a["decision"] + (f": {a['comment']}" if a.get("comment") else ""))
-    elif name == "asset.register":
-        if "asset" in a:
-            parts.append(f"image {a['asset']}" + (f" as {a['angle']}" if a.get("angle") else ""))
-        if "width_px" in a and "height_px" in a:
-            parts.append(f"{a['width_px']}×{a['height_px']} px")
-    else:
-        parts = [f"{k} {v}" for k, v in a.items() if isinstance(v, str | int | float)]
-    return ", ".join(p for p in parts if p)
+    entry = CATALOGUE.get(name)
+    if entry is None:
+        return ", ".join(f"{k} {v}" for k, v in a.items() if isinstance(v, str | int | float))
+    fields = _fields(a)
+    return translate(WORDS, ", ").join(_say(w.text, fields, w.n) for w in entry.describe(a))
 
 
-def _at(args: dict, fallback: str = "its bin") -> str:
-    return args.get("location") or fallback
-
-
-def _tote(args: dict, first: bool = False) -> str:
-    """The tote of a tote.assign, worded for the start (first) or middle of a sentence."""
-    if args.get("tote"):
-        return f"{'T' if first else 't'}ote {args['tote']}"
-    return "The tote" if first else "the tote"
+# What to do about a refusal, whatever the action (an action's catalogue entry may say better).
+ADVICE: dict[str, str] = {
+    R.LEASE_LOST: QT_TRANSLATE_NOOP(WORDS, "The batch was given to someone else while this device was offline: "
+                                           "check the tote against the new picker's list and return the items{back}."),
+    R.ORDER_CANCELLED: QT_TRANSLATE_NOOP(WORDS, "The order was cancelled: put back anything already picked for it "
+                                                "and scan the tote empty."),
+    R.ORDER_CLOSED: QT_TRANSLATE_NOOP(WORDS, "The order was already packed or shipped: take the tote back empty."),
+    R.OVER_PICK: QT_TRANSLATE_NOOP(WORDS, "More items were picked than ordered: put the extra back at {at}."),
+    R.WRONG_LOCATION: QT_TRANSLATE_NOOP(WORDS, "The items were taken from {at_other}, not the task's bin: put them "
+                                               "back there and pick from the bin named in the reason."),
+    R.WRONG_PRODUCT: QT_TRANSLATE_NOOP(WORDS, "The wrong product was picked: take it out of the tote, put it back "
+                                              "at {at}, and pick again."),
+    R.TASK_CLOSED: QT_TRANSLATE_NOOP(WORDS, "The task was already finished when this short pick arrived: count the "
+                                            "bin if in doubt."),
+    R.NOTHING_TO_UNDO: QT_TRANSLATE_NOOP(WORDS, "The server had no pick to take back: check that the bin and the "
+                                                "tote hold what the task says."),
+    R.TOTE_IN_USE: QT_TRANSLATE_NOOP(WORDS, "{The_tote} already holds another order: move this order's items into "
+                                            "a free tote and scan that one for it."),
+    R.ORDER_NOT_IN_BATCH: QT_TRANSLATE_NOOP(WORDS, "The order is no longer in this batch: hand its items to the "
+                                                   "order office."),
+    R.PACK_MISMATCH: QT_TRANSLATE_NOOP(WORDS, "The parcel differs from what was picked: open it, count it against "
+                                              "the order and pack it again."),
+    R.ALREADY_PACKED: QT_TRANSLATE_NOOP(WORDS, "The order was packed on another desk: make sure only one parcel "
+                                               "ships and unpack the other."),
+    R.NOT_PICKED: QT_TRANSLATE_NOOP(WORDS, "The order was packed before its picking was complete: hold the parcel "
+                                           "and pack it again later."),
+    R.UNKNOWN_BOX_TYPE: QT_TRANSLATE_NOOP(WORDS, "Pack the order again with a box type from the list."),
+    R.ALREADY_CHECKED_IN: QT_TRANSLATE_NOOP(WORDS, "The sample was already in the studio: look for a duplicate "
+                                                   "label."),
+    R.NOT_CHECKED_IN: QT_TRANSLATE_NOOP(WORDS, "The sample was not booked into the studio: find it and check it in "
+                                               "if it is here."),
+    R.SAMPLE_MISMATCH: QT_TRANSLATE_NOOP(WORDS, "The sample's label belongs to another SKU: relabel it or check it "
+                                                "in under the right SKU."),
+    R.COMMENT_REQUIRED: QT_TRANSLATE_NOOP(WORDS, "Review the shot again and write what the photographer should "
+                                                 "redo."),
+    R.RESOLUTION_TOO_LOW: QT_TRANSLATE_NOOP(WORDS, "The image is too small for this product: upload the full-size "
+                                                   "file or reshoot."),
+    R.UNKNOWN_TASK: QT_TRANSLATE_NOOP(WORDS, "The server has no such pick task (removed or mistyped): check with the order "
+                                       "office."),
+    R.UNKNOWN_BATCH: QT_TRANSLATE_NOOP(WORDS, "The server has no such batch (removed or mistyped): check with the order "
+                                       "office."),
+    R.UNKNOWN_ORDER: QT_TRANSLATE_NOOP(WORDS, "The server has no such order (removed or mistyped): check with the order "
+                                       "office."),
+    R.UNKNOWN_SKU: QT_TRANSLATE_NOOP(WORDS, "The server has no such SKU (removed or mistyped): check with the order "
+                                       "office."),
+    R.UNKNOWN_SAMPLE: QT_TRANSLATE_NOOP(WORDS, "The server has no such sample (removed or mistyped): check with the order "
+                                       "office."),
+    R.UNKNOWN_SHOT: QT_TRANSLATE_NOOP(WORDS, "The server has no such shot (removed or mistyped): check with the order "
+                                       "office."),
+    R.UNKNOWN_ASSET: QT_TRANSLATE_NOOP(WORDS, "The server has no such asset (removed or mistyped): check with the order "
+                                       "office."),
+    R.UNKNOWN_ANGLE: QT_TRANSLATE_NOOP(WORDS, "Assign the image to one of the angles named in the reason."),
+    R.FORBIDDEN: QT_TRANSLATE_NOOP(WORDS, "The person lacked the right to do this here: have someone with the "
+                                          "right role redo it."),
+    R.UNKNOWN_USER: QT_TRANSLATE_NOOP(WORDS, "The user is unknown or disabled on the server: have an active user "
+                                             "redo the action."),
+    R.UNKNOWN_MUTATION: QT_TRANSLATE_NOOP(WORDS, "The server does not know this action: update Floorhand, then redo "
+                                                 "it by hand."),
+    R.INVALID_ARGS: QT_TRANSLATE_NOOP(WORDS, "The action was malformed: redo it by hand and report the reason to "
+                                             "IT."),
+}
+_ASK = QT_TRANSLATE_NOOP(WORDS, "Check the action with the order office; the server said: {message}")
 
 
 def advise(name: str, args: dict, code: str, message: str) -> str:
     """What a supervisor should do about one refusal, worded for the floor."""
-    a = args or {}
-    picking = name.startswith("pick.")
-    if code == "order_cancelled":
-        if name == "pick.confirm":
-            return (f"Put the picked items back at {_at(a)} and scan the tote empty; "
-                    "the order was cancelled after picking started.")
-        if name == "pack.confirm":
-            return "Do not ship this parcel: the order was cancelled. Unpack it and return the items to stock."
-        if name == "tote.assign":
-            return f"The order was cancelled: empty {_tote(a)} and use it for another order."
-        return "The order was cancelled: put back anything already picked for it and scan the tote empty."
-    if code == "lease_lost":
-        back = f" to {a['location']}" if a.get("location") else ""
-        return ("The batch was given to someone else while this device was offline: check the tote against "
-                f"the new picker's list and return the items{back}.")
-    if code == "over_pick":
-        return f"More items were picked than ordered: put the extra back at {_at(a)}."
-    if code == "wrong_location":
-        return (f"The items were taken from {_at(a, 'another bin')}, not the task's bin: put them back there "
-                "and pick from the bin named in the reason.")
-    if code == "wrong_product":
-        return f"The wrong product was picked: take it out of the tote, put it back at {_at(a)}, and pick again."
-    if code == "order_closed":
-        if name == "pick.undo":
-            return ("The order was already packed when this undo arrived: check its parcel with the packing "
-                    "desk before it ships.")
-        if picking:
-            return f"The order had already left picking: put the items back at {_at(a)}."
-        return "The order was already packed or shipped: take the tote back empty."
-    fixed = {
-        "task_closed": "The task was already finished when this short pick arrived: count the bin if in doubt.",
-        "nothing_to_undo": ("The server had no pick to take back: check that the bin and the tote hold what "
-                            "the task says."),
-        "tote_in_use": (f"{_tote(a, first=True)} already holds another order: move this order's items into "
-                        "a free tote and scan that one for it."),
-        "order_not_in_batch": "The order is no longer in this batch: hand its items to the order office.",
-        "pack_mismatch": ("The parcel differs from what was picked: open it, count it against the order and "
-                          "pack it again."),
-        "already_packed": "The order was packed on another desk: make sure only one parcel ships and unpack the other.",
-        "not_picked": "The order was packed before its picking was complete: hold the parcel and pack it again later.",
-        "unknown_box_type": "Pack the order again with a box type from the list.",
-        "already_checked_in": "The sample was already in the studio: look for a duplicate label.",
-        "not_checked_in": "The sample was not booked into the studio: find it and check it in if it is here.",
-        "sample_mismatch": "The sample's label belongs to another SKU: relabel it or check it in under the right SKU.",
-        "comment_required": "Review the shot again and write what the photographer should redo.",
-        "resolution_too_low": "The image is too small for this product: upload the full-size file or reshoot.",
-        "unknown_angle": "Assign the image to one of the angles named in the reason.",
-        "forbidden": "The person lacked the right to do this here: have someone with the right role redo it.",
-        "unknown_user": "The user is unknown or disabled on the server: have an active user redo the action.",
-        "unknown_mutation": "The server does not know this action: update Floorhand, then redo it by hand.",
-        "invalid_args": "The action was malformed: redo it by hand and report the reason to IT.",
-    }
-    if code in fixed:
-        return fixed[code]
-    if code.startswith("unknown_"):
-        thing = code.removeprefix("unknown_").replace("_", " ")
-        return f"The server has no such {thing} (removed or mistyped): check with the order office."
-    return f"Check the action with the order office; the server said: {message}"
+    fields = _fields(args or {})
+    entry = CATALOGUE.get(name)
+    special = entry.advice.get(code) if entry is not None else None
+    if special or code in ADVICE:
+        return _say(special or ADVICE[code], fields)
+    return _say(_ASK, _Blank(fields, message=message))
 
 
 def short_time(iso: str, now: datetime, tz: tzinfo | None = None) -> str:
@@ -190,7 +169,7 @@ def short_time(iso: str, now: datetime, tz: tzinfo | None = None) -> str:
     at, now = at.astimezone(tz), now.astimezone(tz)
     clock = f"{at:%H:%M}"
     if at.date() == now.date():
-        return f"today {clock}"
+        return translate("Exceptions", "today {clock}").format(clock=clock)
     if at.year == now.year:
         return f"{at.day} {at:%b} {clock}"
     return f"{at.day} {at:%b %Y} {clock}"
@@ -236,10 +215,10 @@ class Exceptions:
         """Mark one refused action as dealt with by `by`; only a supervisor or admin may."""
         roles = list(roles)
         if not self.can_resolve(roles):
-            raise NotAllowedToResolve(f"{by} may not mark refused actions as dealt with: "
-                                      "that needs a supervisor or admin.")
+            raise NotAllowedToResolve(translate("Exceptions", "{person} may not mark refused actions as dealt with: "
+                                                "that needs a supervisor or admin.").format(person=by))
         if all(r.mutation.id != mutation_id for r in self._outbox.rejected()):
-            raise LookupError(f"No refused action {mutation_id} is waiting (already dealt with?).")
+            raise LookupError(translate("Exceptions", "This refused action was already dealt with."))
         self._outbox.resolve(mutation_id, by)
         log.info("Refused action %s marked as dealt with by %s", mutation_id, by)
 
@@ -256,6 +235,6 @@ class Exceptions:
     def _card(self, r: RejectedMutation, now: datetime) -> ExceptionCard:
         m = r.mutation
         return ExceptionCard(
-            mutation_id=m.id, seq=m.seq, action=ACTIONS.get(m.name, m.name), who=m.user, when=m.at,
+            mutation_id=m.id, seq=m.seq, action=translate(WORDS, CATALOGUE[m.name].label) if m.name in CATALOGUE else m.name, who=m.user, when=m.at,
             when_short=short_time(m.at, now, self._tz), what=describe(m.name, self._readable(m.args)), code=r.code,
             reason=r.message, next_step=advise(m.name, m.args, r.code, r.message))

@@ -11,8 +11,9 @@ import certifi
 import httpx
 import pytest
 
+from sync.answers import Tokens
 from sync.api import (
-    ApiError, AuthRequired, BadResponse, DEVICE_HEADER, DeviceRefused, Offline, OrderApi, RequestRefused, ServerBusy, Tokens,
+    ApiError, AuthRequired, BadResponse, DEVICE_HEADER, DeviceRefused, Offline, OrderApi, RequestRefused, ServerBusy,
 )
 from sync.device import DeviceCredential
 from sync.feed import PullPage

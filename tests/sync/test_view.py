@@ -8,6 +8,7 @@ from sqlalchemy import event
 
 from sync.outbox import Mutation
 from sync.store import replica
+from contract.actions import PickConfirm
 from sync.view import apply_effects
 from tests.sync.pushresults import Result
 
@@ -139,7 +140,8 @@ def test_a_backlog_of_5000_shows_the_same_rows_as_the_whole_queue_laid_over_with
 def test_an_action_on_its_way_is_counted_exactly_once_while_the_writer_stores_it(core):
     task = core.view.rows("pick_task")[0]
     before = task["picked_qty"]
-    submitted = [core.outbox.submit("anna", "pick.confirm", {"task": task["id"], "qty": 1}) for _ in range(300)]
+    args = PickConfirm(task=task["id"], location=task["location_label"], qty=1, barcode=task["gtin"]).wire()
+    submitted = [core.outbox.submit("anna", PickConfirm.NAME, args) for _ in range(300)]
     seen = set()
     # The test thread reads while the writer thread stores: a draft while waiting, from the queue once stored.
     while not all(s.done for s in submitted):

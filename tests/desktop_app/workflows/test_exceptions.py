@@ -158,3 +158,10 @@ def test_descriptions_use_only_the_args_present():
     assert describe("asset.register", {"asset": 9, "angle": "front", "width_px": 4000, "height_px": 3000}) == (
         "image 9 as front, 4000×3000 px")
     assert describe("pick.undo", {}) == ""
+
+
+def test_every_code_of_the_contract_has_a_next_step_in_plain_words():
+    from contract.rejections import Rejection
+
+    for code in Rejection:
+        assert "server said" not in advise("pick.confirm", {}, str(code), "server text"), code
