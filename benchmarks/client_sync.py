@@ -42,7 +42,7 @@ import httpx
 
 from benchmarks.machine import describe
 from benchmarks.server_sync import sign_in, start_server
-from sync.api import Tokens
+from sync.answers import Tokens
 from sync.client import ClientCore
 from sync.connectivity import SyncState
 from sync.engine import EngineOptions

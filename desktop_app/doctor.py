@@ -9,7 +9,6 @@ creates a database, nor stores a secret.
 import os
 import shutil
 import sqlite3
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,8 @@ from desktop_app.version import VERSION
 from sync.client import default_data_dir
 from sync.credentials import NO_KEYRING, SECRETS_FILE, SecretStore, probe_keyring
 from sync.device import Device, read_machine_id
-from sync.api import http_date
+from sync.tls import CaBundleUnusable, http_client, untrusted_certificate
+from sync.answers import http_date
 from sync.store.database import JOURNAL_FILE, REPLICA_FILE, integrity_problem
 
 PASS, WARN, FAIL, INFO = "PASS", "WARN", "FAIL", "INFO"
@@ -109,19 +109,23 @@ def check_server(settings: Settings) -> tuple[Finding, ServerAnswer | None]:
     if not url:
         return Finding(FAIL, "server", "no server_url is set",
                        "set server_url in the machine config (the installer's SERVER_URL) or pass --server URL"), None
-    ca_bundle = str(settings["ca_bundle"])
+    # An empty setting means no bundle, as for the app (desktop_app.app).
+    return probe_server(url, str(settings["ca_bundle"]) or None)
+
+
+def probe_server(url: str, ca_bundle: str | None) -> tuple[Finding, ServerAnswer | None]:
+    """Ask the order API at url who we are, over a connection set up as the sync client sets up its own (sync.tls)."""
     try:
-        verify = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
-    except (OSError, ssl.SSLError) as exc:
-        return Finding(FAIL, "server", f"the CA bundle {ca_bundle} cannot be used ({exc})",
+        http = http_client(url, ca_bundle=ca_bundle, timeout=httpx.Timeout(SERVER_TIMEOUT_S),
+                           user_agent=f"floorhand/{VERSION} doctor")
+    except CaBundleUnusable as exc:
+        return Finding(FAIL, "server", f"the CA bundle {exc.path} cannot be used ({exc.reason})",
                        "point ca_bundle at a readable PEM file holding the company's CA certificate"), None
-    probe = f"{url}/v1/me"  # who-am-I without a token: the order API answers 401 with its error body
-    agent = {"User-Agent": f"floorhand/{VERSION} doctor"}
     try:
-        with httpx.Client(verify=verify, timeout=SERVER_TIMEOUT_S, headers=agent) as http:
-            response = http.get(probe)
+        with http:
+            response = http.get("/v1/me")  # who-am-I without a token: the order API answers 401 with its error body
     except httpx.ConnectError as exc:
-        if _untrusted(exc):
+        if untrusted_certificate(exc):
             return Finding(FAIL, "server", f"{url}: the TLS certificate is not trusted ({_reason(exc)})",
                            (f"the CA bundle {ca_bundle} does not vouch for this server; use the bundle of the CA "
                             "that signed its certificate" if ca_bundle else
@@ -156,15 +160,6 @@ def _order_api_error(response: httpx.Response) -> bool:
     except (ValueError, AttributeError):
         return False
     return response.status_code == 401 and isinstance(error, dict) and "code" in error
-
-
-def _untrusted(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _loopback(url: str) -> bool:

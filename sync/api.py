@@ -1,20 +1,30 @@
-"""Typed httpx client of the central order API: timeouts, TLS, retries, token refresh, strict decoding."""
+"""Typed httpx client of the central order API: timeouts, TLS, retries, token refresh, strict decoding.
+
+The errors it raises are in sync.api_errors (and importable from here), the typed answers
+and their checks in sync.answers, the TLS set-up in sync.tls.
+"""
 
 import logging
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, Callable
 
 import httpx
-import orjson
 
+from sync import answers
+from sync.answers import Me, PushOutcome, SignInAnswer, Tokens
+from sync.api_errors import (ApiError, AuthRequired, BadResponse, DeviceRefused, Offline, RequestRefused, ServerBusy,
+                             SessionChanged)
 from sync.device import DeviceCredential
 from sync.feed import FeedError, PullPage, decode_page
 from sync.retry import RetryPolicy, parse_retry_after
+from sync.tls import http_client, untrusted_certificate
+
+# The errors are part of this client's interface: callers catch them as sync.api's.
+__all__ = ["CONNECT_TIMEOUT", "DEVICE_HEADER", "QUICK", "ApiError", "AuthRequired", "BadResponse", "DeviceRefused",
+           "Offline", "OrderApi", "PersonSession", "RequestRefused", "ServerBusy", "SessionChanged"]
 
 log = logging.getLogger(__name__)
 
@@ -27,65 +37,6 @@ QUICK = httpx.Timeout(2.0)
 # Failures of the path between device and server, worth another try. UnsupportedProtocol and
 # LocalProtocolError are the other TransportErrors: a bad base URL or a bug, never the network.
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)
-
-
-class ApiError(Exception):
-    """Base of every failure of the order API client; str() is a message for people."""
-
-
-class Offline(ApiError):
-    """The order API could not be reached (network error or timeout), even after the retries."""
-
-
-class ServerBusy(ApiError):
-    """The order API kept answering 5xx or 429, even after the retries."""
-
-    def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status, self.retry_after = status, retry_after
-
-
-class AuthRequired(ApiError):
-    """No usable tokens: a person must sign in again."""
-
-
-class SessionChanged(ApiError):
-    """Someone else signed in (or the person signed out) while the call was out: its answer is not theirs."""
-
-
-class RequestRefused(ApiError):
-    """The order API refused the request for good (a 4xx other than 401 and 429)."""
-
-    def __init__(self, message: str, *, status: int, code: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
-
-
-class DeviceRefused(RequestRefused):
-    """The order API does not accept this device: unknown, wrong credential (device_unknown) or revoked."""
-
-
-class BadResponse(ApiError):
-    """A success answer whose body is not JSON or not of the expected shape."""
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """An access and refresh token pair; repr never shows the tokens."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    expires_in: int
-
-
-@dataclass(frozen=True)
-class SignInAnswer:
-    """What a sign-in brings: the tokens, the device credential at registration, an offline ticket with a PIN."""
-
-    tokens: Tokens
-    device_secret: str | None = field(repr=False)
-    offline_ticket: str | None = field(repr=False)
-    ticket_expires_in: int | None
 
 
 @dataclass(frozen=True)
@@ -104,45 +55,12 @@ class PersonSession:
     ticket: str | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True)
-class MutationResult:
-    """What the server did with one pushed mutation: applied, duplicate or rejected."""
-
-    id: str
-    status: str
-    code: str | None
-    message: str | None
-    original_status: str | None
-
-
-@dataclass(frozen=True)
-class PushOutcome:
-    """The results of one push, in the order sent; cursor is where its effects appear in the feed."""
-
-    results: list[MutationResult]
-    last_seq: int
-    cursor: int | None
-
-
-@dataclass(frozen=True)
-class Me:
-    """The signed-in user, their roles and the pull-feed scope they receive."""
-
-    user: dict
-    roles: list[str]
-    scope: list[str]
-    device_id: str
-    device_name: str | None = None
-
-
 class OrderApi:
     """Typed client of the central order API."""
 
     def __init__(self, base_url: str, *, transport: httpx.BaseTransport | None = None, ca_bundle: str | None = None,
                  timeout: float = 30.0, retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
                  user_agent: str = "floorhand") -> None:
-        # TLS verification is never switched off; a corporate CA is added through a bundle.
-        verify: ssl.SSLContext | bool = True if ca_bundle is None else _ssl_context(ca_bundle)
         self._timeout, self._retry, self._sleep = timeout, retry, sleep
         # Every call carries it once the device is registered (sync/device.py).
         self.device: DeviceCredential | None = None
@@ -154,8 +72,9 @@ class OrderApi:
         self._refreshing = threading.Lock()  # one renewal at a time; the others use its tokens
         self._server_date: datetime | None = None
         self._closed = False
-        self._client = httpx.Client(base_url=base_url, transport=transport, verify=verify, timeout=self._timeouts(),
-                                    headers={"User-Agent": user_agent, "Accept": "application/json"})
+        # TLS verification is never switched off; a corporate CA is added through a bundle (sync.tls).
+        self._client = http_client(base_url, ca_bundle=ca_bundle, timeout=self._timeouts(), user_agent=user_agent,
+                                   transport=transport)
 
     @property
     def retry(self) -> RetryPolicy:
@@ -224,17 +143,14 @@ class OrderApi:
         if response.status_code == 429:
             # Too many failed sign-ins: the person must wait, retrying would only extend the lock.
             wait = parse_retry_after(response.headers.get("Retry-After"), self._server_date)
-            message = _error_of(response)[1] or "Too many failed sign-ins; wait before trying again."
+            message = answers.error_of(response)[1] or "Too many failed sign-ins; wait before trying again."
             raise RequestRefused(message, status=429, code="rate_limited", details={"retry_after": wait})
-        body = self._decode("sign_in", response, secret=True)
-        return SignInAnswer(_tokens("sign_in", body), _field(body, "device_secret", str, "sign_in", optional=True),
-                            _field(body, "offline_ticket", str, "sign_in", optional=True),
-                            _field(body, "offline_ticket_expires_in", int, "sign_in", optional=True))
+        return answers.sign_in(self._decode("sign_in", response, secret=True))
 
     def redeem_ticket(self, ticket: str) -> Tokens:
         """A session for the person of an offline sign-in, from the ticket this device kept sealed for them."""
         response = self._send("POST", "/v1/auth/ticket", json={"ticket": ticket})
-        return _tokens("ticket", self._decode("ticket", response, secret=True))
+        return answers.tokens("ticket", self._decode("ticket", response, secret=True))
 
     def me(self, tokens: Tokens | None = None) -> Me:
         """Who the access token belongs to (`tokens`, or the session's)."""
@@ -242,11 +158,7 @@ class OrderApi:
             body = self._decode("me", self._send("GET", "/v1/me", token=tokens.access_token))
         else:
             body = self._authed("me", "GET", "/v1/me")
-        user = _field(body, "user", dict, "me")
-        device = body.get("device") if isinstance(body.get("device"), dict) else {}
-        return Me(user, _strings(body, "roles", "me"), _strings(body, "scope", "me"),
-                  _field(body, "device_id", str, "me"),
-                  device.get("name") if isinstance(device.get("name"), str) else None)
+        return answers.me(body)
 
     def sign_out_remote(self, tokens: Tokens) -> None:
         """End a session on the server (every session of that sign-in); raises ApiError when it did not go through."""
@@ -297,7 +209,7 @@ class OrderApi:
 
     def _refresh_call(self, refresh_token: str) -> Tokens:
         response = self._send("POST", "/v1/auth/refresh", json={"refresh_token": refresh_token})
-        return _tokens("refresh", self._decode("refresh", response, secret=True))
+        return answers.tokens("refresh", self._decode("refresh", response, secret=True))
 
     def _revoke_quietly(self, tokens: Tokens) -> None:
         try:
@@ -311,13 +223,12 @@ class OrderApi:
         """A new credential for device_id from a supervisor's recovery code."""
         response = self._send("POST", f"/v1/devices/{_path_part(device_id)}/recover", json={"code": code},
                               retry_429=False)
-        body = self._decode("recover_device", response, secret=True)
-        return _field(body, "device_secret", str, "recover_device")
+        return answers.device_secret("recover_device", self._decode("recover_device", response, secret=True))
 
     def devices(self) -> list[dict]:
         """Every device the server knows, most recently seen first (supervisors)."""
         body = self._decode("devices", self._authed_response("GET", "/v1/devices"), expect_list=True)
-        return [_check(row, dict, "devices", f"[{i}]") for i, row in enumerate(body)]
+        return answers.rows("devices", body)
 
     def revoke_device(self, device_id: str) -> dict:
         """Take a device out of service (a lost handheld): its calls are refused from now on."""
@@ -352,12 +263,7 @@ class OrderApi:
         """
         body = self._authed("push", "POST", "/v1/sync/push", attempts=attempts,
                             json={"device_id": device_id, "schema_version": schema_version, "mutations": mutations})
-        results = [_result(item, f"results[{i}]") for i, item in enumerate(_field(body, "results", list, "push"))]
-        if [r.id for r in results] != [m.get("id") for m in mutations]:
-            # A result must never be filed against the wrong queued action.
-            raise BadResponse(f"push: the {len(results)} results do not match the {len(mutations)} mutations sent")
-        return PushOutcome(results, _field(body, "last_seq", int, "push"),
-                           _field(body, "cursor", int, "push", optional=True))
+        return answers.push_outcome(body, mutations)
 
     def claim_batches(self, ahead: int = 0, quick: bool = False) -> list[dict]:
         """Claim the pick batch in progress or the next one, plus `ahead` more for dead zones.
@@ -368,18 +274,16 @@ class OrderApi:
         # Safe to retry: the server hands a caller back the batches it already holds.
         extra = {"attempts": 1, "timeout": QUICK} if quick else {}
         body = self._authed("claim_batches", "POST", "/v1/pick-batches/claim", json={"ahead": ahead}, **extra)
-        return [_batch(item, "claim_batches", f"batches[{i}]")
-                for i, item in enumerate(_field(body, "batches", list, "claim_batches"))]
+        return answers.batches("claim_batches", body)
 
     def renew_batch(self, batch_id: int) -> dict:
         """Extend the lease of a batch this user holds; the answer is {"batch", "tasks", "orders"}."""
-        return _batch(self._authed("renew_batch", "POST", f"/v1/pick-batches/{int(batch_id)}/renew"), "renew_batch", "")
+        body = self._authed("renew_batch", "POST", f"/v1/pick-batches/{int(batch_id)}/renew")
+        return answers.batch("renew_batch", body)
 
     def order(self, order_id: int) -> dict:
         """One order with its lines, as the server has it now (within the person's scope)."""
-        body = self._authed("order", "GET", f"/v1/orders/{int(order_id)}")
-        _field(body, "lines", list, "order")
-        return body
+        return answers.order(self._authed("order", "GET", f"/v1/orders/{int(order_id)}"))
 
     def create_upload(self, *, sku: str, filename: str, size: int, content_type: str,
                       sha256: str | None = None) -> dict:
@@ -388,11 +292,11 @@ class OrderApi:
         fields = {"sku": sku, "filename": filename, "size": size, "content_type": content_type, "sha256": sha256}
         body = self._authed("create_upload", "POST", "/v1/uploads",
                             json={k: v for k, v in fields.items() if v is not None})
-        return self._upload("create_upload", body)
+        return answers.upload("create_upload", body)
 
     def get_upload(self, upload_id: str) -> dict:
         """The upload with fresh URLs for the parts not stored yet, and the parts the store holds."""
-        return self._upload("get_upload", self._authed("get_upload", "GET", self._upload_path(upload_id)))
+        return answers.upload("get_upload", self._authed("get_upload", "GET", self._upload_path(upload_id)))
 
     def complete_upload(self, upload_id: str, *, sha256: str, parts: list[dict] | None = None) -> dict:
         """Have the server join the parts and check the file's SHA-256; safe to repeat."""
@@ -400,7 +304,7 @@ class OrderApi:
         if parts is not None:
             payload["parts"] = parts
         body = self._authed("complete_upload", "POST", self._upload_path(upload_id) + "/complete", json=payload)
-        return self._upload("complete_upload", body)
+        return answers.upload("complete_upload", body)
 
     def abort_upload(self, upload_id: str) -> None:
         """Abort an upload so the store drops its parts; aborting twice is not an error."""
@@ -414,25 +318,6 @@ class OrderApi:
         if not upload_id or not all(c.isalnum() or c == "-" for c in upload_id):
             raise ValueError(f"Not an upload id: {upload_id!r}")
         return f"/v1/uploads/{upload_id}"
-
-    @staticmethod
-    def _upload(call: str, body: dict) -> dict:
-        """Check an UploadOut answer: upload_id, status, part_size, part_count, integrity_header,
-        parts [{number, url, method, headers}] and stored_parts [{number, size, etag}]."""
-        for key, kind in (("upload_id", str), ("status", str), ("part_size", int), ("part_count", int),
-                          ("integrity_header", str)):
-            _field(body, key, kind, call)
-        for i, part in enumerate(_field(body, "parts", list, call)):
-            where = f"parts[{i}]"
-            _check(part, dict, call, where)
-            for key, kind in (("number", int), ("url", str), ("method", str), ("headers", dict)):
-                _field(part, key, kind, call, where)
-        for i, part in enumerate(_field(body, "stored_parts", list, call)):
-            where = f"stored_parts[{i}]"
-            _check(part, dict, call, where)
-            for key, kind in (("number", int), ("size", int), ("etag", str)):
-                _field(part, key, kind, call, where)
-        return body
 
     def server_time(self) -> datetime | None:
         """The server's clock from the Date header of the last response, if there was one."""
@@ -485,7 +370,7 @@ class OrderApi:
                 if self._closed:
                     raise Offline("The order API client was closed.") from exc
                 log.warning("%s %s failed (attempt %d of %d): %s", method, path, attempt + 1, attempts, _reason(exc))
-                if _untrusted_certificate(exc):
+                if untrusted_certificate(exc):
                     raise Offline(f"The order API's TLS certificate is not trusted ({_reason(exc)}); "
                                   "if the company uses its own CA, set the CA bundle setting.") from exc
                 if last:
@@ -496,7 +381,7 @@ class OrderApi:
                 if self._closed:
                     raise Offline("The order API client was closed.") from exc
                 raise ApiError(f"Cannot send {method} {path}: {_reason(exc)}") from exc
-            self._server_date = http_date(response.headers.get("Date")) or self._server_date
+            self._server_date = answers.http_date(response.headers.get("Date")) or self._server_date
             status = response.status_code
             if status < 500 and not (status == 429 and retry_429):
                 return response
@@ -516,15 +401,8 @@ class OrderApi:
         """
         status = response.status_code
         if 200 <= status < 300:
-            try:
-                # orjson: an initial sync decodes hundreds of thousands of rows
-                # (docs/benchmarks.md); its errors are ValueErrors like the stdlib's.
-                body = orjson.loads(response.content)
-            except ValueError as exc:
-                kind = response.headers.get("Content-Type", "no content type")
-                raise BadResponse(f"{call}: the body is not JSON ({kind}: {exc})") from None
-            return _check(body, list if expect_list else dict, call, "the body")
-        code, message, details = _error_of(response)
+            return answers.json_body(call, response, expect_list=expect_list)
+        code, message, details = answers.error_of(response)
         if status == 401:
             raise AuthRequired(message or "The order API asks for a new sign-in.")
         if code in ("device_unknown", "device_revoked"):
@@ -536,69 +414,8 @@ class OrderApi:
                              status=status, code=code or f"http_{status}", details=None if secret else details)
 
 
-def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
-    try:
-        return ssl.create_default_context(cafile=ca_bundle)
-    except (OSError, ssl.SSLError) as exc:
-        raise ApiError(f"The CA bundle {ca_bundle!r} cannot be used: {exc}") from exc
-
-
 def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
-
-
-def _untrusted_certificate(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def http_date(value: str | None) -> datetime | None:
-    """An HTTP Date header as an aware datetime; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
-def _error_of(response: httpx.Response) -> tuple[str | None, str | None, Any]:
-    """(code, message, details) of the server's {"error": {...}} body; Nones when it is not that shape."""
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        return None, None, None
-    if not (isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str)):
-        return None, None, None
-    return error["code"], error["message"], error.get("details")
-
-
-_KINDS = {int: "an integer", str: "a string", bool: "a boolean", list: "a list", dict: "an object"}
-
-
-def _check(value: Any, kind: type, call: str, where: str) -> Any:
-    # bool is an int in Python, never in the contract.
-    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
-        return value
-    raise BadResponse(f"{call}: {where} is not {_KINDS[kind]}")
-
-
-def _field(obj: dict, key: str, kind: type, call: str, path: str = "", *, optional: bool = False) -> Any:
-    where = f"{path}.{key}" if path else key
-    if obj.get(key) is None and optional:
-        return None
-    if key not in obj:
-        raise BadResponse(f"{call}: {where} is missing")
-    return _check(obj[key], kind, call, where)
-
-
-def _strings(obj: dict, key: str, call: str) -> list[str]:
-    return [_check(item, str, call, f"{key}[{i}]") for i, item in enumerate(_field(obj, key, list, call))]
 
 
 def _path_part(value: str) -> str:
@@ -606,27 +423,3 @@ def _path_part(value: str) -> str:
     if not value or not all(c.isalnum() or c in "._:-" for c in value):
         raise ValueError(f"Not a device id: {value!r}")
     return value
-
-
-def _tokens(call: str, body: dict) -> Tokens:
-    return Tokens(_field(body, "access_token", str, call), _field(body, "refresh_token", str, call),
-                  _field(body, "expires_in", int, call))
-
-
-def _result(item: Any, path: str) -> MutationResult:
-    obj = _check(item, dict, "push", path)
-    status = _field(obj, "status", str, "push", path)
-    if status not in ("applied", "duplicate", "rejected"):
-        raise BadResponse(f"push: {path}.status {status!r} is not applied, duplicate or rejected")
-    return MutationResult(_field(obj, "id", str, "push", path), status,
-                          *(_field(obj, key, str, "push", path, optional=True)
-                            for key in ("code", "message", "original_status")))
-
-
-def _batch(item: Any, call: str, path: str) -> dict:
-    obj = _check(item, dict, call, path or "the body")
-    _field(obj, "batch", dict, call, path)
-    for key in ("tasks", "orders"):
-        for i, row in enumerate(_field(obj, key, list, call, path)):
-            _check(row, dict, call, f"{path}.{key}[{i}]" if path else f"{key}[{i}]")
-    return obj

@@ -11,27 +11,25 @@ until a pull has brought its effects into the replica (its ack_cursor), so the s
 never flickers back to the old state in between.
 
 The view does not read the queue from the journal on every call: `track` keeps the
-pending and acknowledged mutations in memory, indexed by the rows they touch, and every
+pending and acknowledged mutations in memory (sync.live_queue), indexed by the rows they touch, and every
 method here that changes their state updates that index right after its commit, in
 commit order (one lock around both). Every Outbox of the same LocalStore shares it; it
 assumes no other process (and no second LocalStore of the same folder) changes the queue
 meanwhile: one app per data folder.
 """
 
-import heapq
 import itertools
 import logging
-import threading
 import uuid
-import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from sync.journal_writer import REFUSED, WAITING, JournalWriter, Submission
-from sync.store.database import LocalStore, SqliteFile, WriteFailed
+from sync.live_queue import KeysOf, LiveQueue, shared_by
+from sync.store.database import LocalStore, WriteFailed
 from sync.store.schema import audit_log, outbox, rejected, sync_state
 
 log = logging.getLogger(__name__)
@@ -70,115 +68,6 @@ def _row_to_mutation(row) -> Mutation:
     return Mutation(row.seq, row.id, row.name, row.args, row.user, row.at)
 
 
-KeysOf = Callable[[Mutation], Iterable[Hashable]]
-
-
-class _Entry:
-    """A queued mutation in memory: pending (ack None) or acknowledged at ack (its effects show from there)."""
-
-    __slots__ = ("mutation", "ack", "keys")
-
-    def __init__(self, mutation: Mutation, ack: int | None, keys: tuple) -> None:
-        self.mutation, self.ack, self.keys = mutation, ack, keys
-
-
-class _LiveQueue:
-    """The outbox rows still laid over the replica (pending, acked), by the rows they touch.
-
-    Changed only by the outbox right after its commits; read by the view from any thread.
-    A settled mutation leaves at once, but a reader may hold a replica read before that
-    settle: `dropped_through` (the highest ack cursor of a mutation that left) tells it that
-    the index no longer has everything its older rows need, and it reads the journal instead.
-    """
-
-    def __init__(self, keys_of: KeysOf) -> None:
-        self.keys_of = keys_of
-        self.lock = threading.Lock()
-        self.by_id: dict[str, _Entry] = {}
-        self.buckets: dict[Hashable, dict[str, _Entry]] = {}
-        self.acked: list[tuple[int, int, str]] = []  # heap of (ack cursor, seq, id): settled in cursor order
-        self.dropped_through = 0
-        self.pending: dict[str, _Entry] = {}  # not yet acknowledged, in seq order (commit order)
-        self.oldest: list[tuple[str, int, str]] = []  # heap of (at, seq, id) of pending ones; left ones skipped
-
-    def add(self, m: Mutation, ack: int | None = None) -> None:
-        entry = _Entry(m, ack, tuple(self.keys_of(m)))
-        self.by_id[m.id] = entry
-        for key in entry.keys:
-            self.buckets.setdefault(key, {})[m.id] = entry
-        if ack is None:
-            self.pending[m.id] = entry
-            heapq.heappush(self.oldest, (m.at, m.seq, m.id))
-        else:
-            heapq.heappush(self.acked, (ack, m.seq, m.id))
-
-    def acknowledge(self, mutation_id: str, ack: int) -> None:
-        entry = self.by_id.get(mutation_id)
-        if entry is None:
-            return
-        entry.ack = ack  # as the journal's row: a second answer (a replay) moves it; the heap skips the old one
-        self.pending.pop(mutation_id, None)
-        heapq.heappush(self.acked, (ack, entry.mutation.seq, mutation_id))
-
-    def oldest_pending_at(self) -> str | None:
-        while self.oldest and self.oldest[0][2] not in self.pending:
-            heapq.heappop(self.oldest)
-        return self.oldest[0][0] if self.oldest else None
-
-    def remove(self, mutation_id: str) -> _Entry | None:
-        entry = self.by_id.pop(mutation_id, None)
-        if entry is None:
-            return None
-        for key in entry.keys:
-            bucket = self.buckets.get(key)
-            if bucket is not None:
-                bucket.pop(mutation_id, None)
-                if not bucket:
-                    del self.buckets[key]
-        self.pending.pop(mutation_id, None)
-        return entry
-
-    def settle(self, cursor: int) -> None:
-        while self.acked and self.acked[0][0] <= cursor:
-            ack, _, mutation_id = heapq.heappop(self.acked)
-            entry = self.by_id.get(mutation_id)
-            if entry is not None and entry.ack == ack:
-                self.remove(mutation_id)
-                self.dropped_through = max(self.dropped_through, ack)
-
-    def touching(self, keys: Iterable[Hashable], cursor: int) -> list[Mutation]:
-        """(Under the lock.) The mutations touching keys whose effects a replica at cursor does not show."""
-        found: dict[str, _Entry] = {}
-        for key in keys:
-            bucket = self.buckets.get(key)
-            if bucket:
-                found.update(bucket)
-        shown = [e.mutation for e in found.values() if e.ack is None or e.ack > cursor]
-        shown.sort(key=lambda m: m.seq)
-        return shown
-
-
-@dataclass
-class _Shared:
-    """What the Outbox objects of one journal file share in a process."""
-
-    write_order: threading.Lock = field(default_factory=threading.Lock)
-    live: _LiveQueue | None = None
-
-
-_SHARED: dict[int, _Shared] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def _shared_by(journal: SqliteFile) -> _Shared:
-    with _SHARED_LOCK:
-        shared = _SHARED.get(id(journal))
-        if shared is None:
-            shared = _SHARED[id(journal)] = _Shared()
-            weakref.finalize(journal, _SHARED.pop, id(journal), None)
-        return shared
-
-
 class Outbox:
     """Append user actions durably; hand them to the pusher in seq order; file the results."""
 
@@ -189,7 +78,7 @@ class Outbox:
         # Every Outbox of one journal in this process shares the index and the lock held around
         # each change of the queue and the index update after its commit (so the index changes
         # in commit order). Readers never take that lock; they take the index's own.
-        self._shared = _shared_by(store.journal)
+        self._shared = shared_by(store.journal)
         self._write_order = self._shared.write_order
         self._writer = JournalWriter(self._store_group, then=self._appended)
 
@@ -332,11 +221,11 @@ class Outbox:
                 if self._shared.live.keys_of is not keys_of:
                     raise ValueError("the outbox is already indexed another way")
                 return
-            live = _LiveQueue(keys_of)
+            live = LiveQueue(keys_of)
             with self._store.journal.read() as conn:
                 rows = conn.execute(select(outbox).where(outbox.c.state.in_(("pending", "acked")))
                                     .order_by(outbox.c.seq)).all()
-                # Mutations settled before: a replica older than their cursors needs them (see _LiveQueue).
+                # Mutations settled before: a replica older than their cursors needs them (see LiveQueue).
                 live.dropped_through = conn.execute(select(func.max(outbox.c.ack_cursor))
                                                     .where(outbox.c.state == "done")).scalar() or 0
             for r in rows:

@@ -14,7 +14,8 @@ from typing import Callable
 from sqlalchemy import select, update
 from sqlalchemy.dialects.sqlite import insert
 
-from sync.api import ApiError, Me, OrderApi, PersonSession, Tokens
+from sync.answers import Me, Tokens
+from sync.api import ApiError, OrderApi, PersonSession
 from sync.credentials import PLAIN_NO_KEYRING
 from sync.device import Device, DeviceProblem
 from sync.store.database import SqliteFile

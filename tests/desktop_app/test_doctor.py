@@ -15,11 +15,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from desktop_app.doctor import FAIL, PASS, WARN, clock_finding, disk_finding
+from desktop_app.doctor import FAIL, PASS, WARN, clock_finding, disk_finding, probe_server
 from order_api.app import create_app
 from order_api.server import free_port
 from order_api.settings import ServerSettings
+from sync.answers import Tokens
+from sync.api import AuthRequired, Offline, OrderApi
+from sync.retry import RetryPolicy
 from sync.store.database import JOURNAL_FILE, REPLICA_FILE, LocalStore
+from sync.tls import CaBundleUnusable
 from tests.integration.test_xvfb_scanning import display  # noqa: F401 - a fixture: Xvfb on a free display
 
 MEMORY_KEYRING = "tests.sync.memory_keyring.MemoryKeyring"
@@ -147,6 +151,46 @@ def test_a_missing_ca_bundle_file_fails_with_a_hint(tmp_path):
                               env={"FLOORHAND_CA_BUNDLE": str(tmp_path / "no-such.pem")})
     assert status == 1
     assert lines["server"].startswith(f"FAIL  server: the CA bundle {tmp_path / 'no-such.pem'} cannot be used")
+
+
+# --- the doctor and the sync client judge TLS alike (both connect through sync.tls) ----
+
+def _client(url: str, ca_bundle: str | None) -> OrderApi:
+    return OrderApi(url, ca_bundle=ca_bundle, retry=RetryPolicy(attempts=1))
+
+
+@pytest.mark.parametrize("bundle", ["missing", "not a certificate", "a folder"])
+def test_a_ca_bundle_the_client_cannot_use_fails_the_doctor_for_the_same_reason(tmp_path, bundle):
+    path = tmp_path / "company-ca.pem"
+    if bundle == "not a certificate":
+        path.write_text("-----BEGIN NOTHING-----\nnot a certificate\n")
+    elif bundle == "a folder":
+        path.mkdir()
+    with pytest.raises(CaBundleUnusable) as refused:
+        _client("https://127.0.0.1:9", str(path))
+    reason = str(refused.value.reason)
+    assert reason and str(path) in str(refused.value)
+    finding, answer = probe_server("https://127.0.0.1:9", str(path))
+    assert finding.status == FAIL and answer is None
+    assert finding.detail == f"the CA bundle {path} cannot be used ({reason})"
+
+
+def test_the_client_and_the_doctor_trust_a_self_signed_server_through_the_same_ca_bundle(tls_server):
+    import certifi
+
+    url, ca = tls_server
+    # No bundle, or the bundle of CAs that did not sign it: neither trusts the server.
+    for bundle in (None, certifi.where()):
+        with _client(url, bundle) as client, pytest.raises(Offline, match="TLS certificate is not trusted"):
+            client.me(Tokens("no-access", "no-refresh", 900))
+        finding, _ = probe_server(url, bundle)
+        assert finding.status == FAIL and "the TLS certificate is not trusted" in finding.detail, finding
+    # The company's CA as the bundle: both get through to the order API itself.
+    with _client(url, str(ca)) as client, pytest.raises(AuthRequired):
+        client.me(Tokens("no-access", "no-refresh", 900))  # the API's own 401: the TLS handshake was verified
+    finding, answer = probe_server(url, str(ca))
+    assert finding.status == PASS and answer is not None
+    assert finding.detail == f"{url} answers as the order API; TLS certificate trusted (CA bundle {ca})"
 
 
 # --- local files ------------------------------------------------------------------------

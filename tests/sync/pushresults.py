@@ -1,6 +1,6 @@
 """Push answers as the API client hands them to the outbox, for tests that file results by hand."""
 
-from sync.api import MutationResult
+from sync.answers import MutationResult
 
 
 def Result(id: str, status: str, code: str | None = None, message: str | None = None,  # noqa: N802

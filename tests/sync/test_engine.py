@@ -8,6 +8,7 @@ from sync.connectivity import SyncState
 from sync.engine import EngineOptions
 from sync.retry import Backoff
 from tests.sync.conftest import wait_until
+from tests.sync.rows import complete
 
 FAST = EngineOptions(long_poll_s=2.0, backoff=Backoff(base=0.05, cap=0.2))
 
@@ -174,12 +175,12 @@ def test_a_page_with_a_row_that_does_not_fit_stores_nothing_and_says_why(open_co
     """A valid row before the bad one is not stored either: the page and its cursor go together."""
     import httpx
 
-    from sync.api import Tokens
+    from sync.answers import Tokens
 
     good = {"entity": "pick_task", "id": "4", "op": "upsert", "version": 9, "audience": "floor",
-            "data": {"id": 4, "batch_id": 1, "route_key": "A"}}
+            "data": complete("pick_task", id=4, batch_id=1, route_key="A")}
     bad = {"entity": "pick_task", "id": "5", "op": "upsert", "version": 10, "audience": "floor",
-           "data": {"id": 5, "batch_id": {"nested": 1}, "route_key": "A"}}
+           "data": complete("pick_task", id=5, batch_id={"nested": 1}, route_key="A")}
     pages = [{"changes": [good, bad], "cursor": 10, "has_more": False, "reset": False, "audiences": ["floor"]},
              {"changes": [good], "cursor": 10, "has_more": False, "reset": False, "audiences": ["floor"]}]
 

@@ -120,16 +120,18 @@ def test_an_exception_in_the_push_worker_is_survived_and_shown(server, open_core
 
 
 def test_an_exception_in_the_pull_worker_is_survived_and_shown(server, open_core, monkeypatch):
-    core = _core(server, open_core, user="sam")
-    real, raised = core.engine._plan, []
+    from sync.store import replica
 
-    def plan_once_broken():
+    core = _core(server, open_core, user="sam")
+    real, raised = replica.pull_plan, []
+
+    def plan_once_broken(conn):
         if not raised:
             raised.append(True)
             raise KeyError("injected")
-        return real()
+        return real(conn)
 
-    monkeypatch.setattr(core.engine, "_plan", plan_once_broken)
+    monkeypatch.setattr(replica, "pull_plan", plan_once_broken)
     seen = []
     core.engine.subscribe(seen.append)
     core.engine.start()

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from sync.api import MutationResult
+from sync.answers import MutationResult
 from sync.engine import EngineOptions
 from sync.outbox import Outbox
 from sync.retry import Backoff

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from order_api.models import AuthSession
 from order_api.server import free_port
-from sync.api import AuthRequired, Me, OrderApi, SessionChanged
+from sync.answers import Me
+from sync.api import AuthRequired, OrderApi, SessionChanged
 from sync.credentials import PLAIN_NO_KEYRING
 from sync.device import Device
 from sync.signin import DeviceNotUsable, PinVerifiers, SignedIn, SignIn, SignInRefused

@@ -2,6 +2,8 @@
 
 import sqlite3
 
+import orjson
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -9,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sync.store import schema
 from sync.store.database import LocalStore, StoreDamaged
 from sync.store.migrate import head_of
+from tests.sync.rows import complete
 
 
 def test_migrations_build_exactly_the_declared_schema(tmp_path):
@@ -147,12 +150,13 @@ def test_a_replica_of_the_first_release_is_migrated_to_an_empty_usable_one(tmp_p
         with store.replica.write() as conn:
             replica.set_scope(conn, ["floor"])
             plan = replica.pull_plan(conn)
-            body = (b'{"changes":[{"entity":"pick_task","id":"1","op":"upsert","version":900,"audience":"floor",'
-                    b'"data":{"id":1,"batch_id":2}}],'
-                    b'"cursor":900,"has_more":false,"reset":false,"audiences":["floor"]}')
+            row = complete("pick_task", id=1, batch_id=2)
+            body = orjson.dumps({"changes": [{"entity": "pick_task", "id": "1", "op": "upsert", "version": 900,
+                                              "audience": "floor", "data": row}],
+                                 "cursor": 900, "has_more": False, "reset": False, "audiences": ["floor"]})
             replica.store_page(conn, plan, decode_page(body))
         with store.replica.read() as conn:
-            assert replica.load(conn, "pick_task", batch_id=2) == [{"id": 1, "batch_id": 2}]
+            assert replica.load(conn, "pick_task", batch_id=2) == [row]
             assert replica.cursor(conn) == 900
     finally:
         store.close()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from order_api.models import Asset, Upload
-from sync.api import Tokens
+from sync.answers import Tokens
 from sync.upload.queue import UploadQueue
 from sync.upload.ratelimit import TokenBucket
 from sync.upload.transfer import FileOutcome, Progress, Uploader

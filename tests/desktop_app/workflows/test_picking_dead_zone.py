@@ -6,7 +6,8 @@ import threading
 import pytest
 
 from desktop_app.workflows.picking import PickingSession
-from sync.api import QUICK, Tokens
+from sync.answers import Tokens
+from sync.api import QUICK
 from sync.client import ClientCore
 from sync.connectivity import SyncState
 
