@@ -209,7 +209,7 @@ class ScanRun(QObject):
 
     def _claim(self) -> None:
         self._phase, self._claim_t0 = "claiming", time.perf_counter()
-        self.app.shell.picking.start_batch()
+        self.app.picking.view.start_batch()
 
     def _scan(self) -> None:
         self._paint_t0 = None  # a banner not repainted before the next scan gives no paint time
@@ -246,7 +246,7 @@ class ScanRun(QObject):
                 return self._stop()
             QTimer.singleShot(self.gap_ms, self._scan if self._plan else self._claim)
         elif self._phase == "claiming":
-            batch = self.app.shell.picking.session.batch_id
+            batch = self.app.picking.view.session.batch_id
             if self.offline and kind == "reject" and "No batch" in message and self.done:
                 self.ran_out = True  # every batch claimed before going offline is picked
                 return self._stop()
@@ -333,7 +333,7 @@ def measure(args, backlog: int, qt: QApplication) -> Row:
             app.window.activateWindow()
             started = time.perf_counter()
             app.window.signin.submitted.emit(SignInRequest(PICKER[0], None, PICKER[1]))
-            wait_until(lambda: app.shell.person is not None, 60, "the sign-in")
+            wait_until(lambda: app.station.person is not None, 60, "the sign-in")
             wait_until(lambda: app.core.engine.status().state is SyncState.IDLE, 600, "the initial sync")
             synced, rows_before = time.perf_counter() - started, replica_rows(app.core)
 
@@ -378,7 +378,7 @@ def measure(args, backlog: int, qt: QApplication) -> Row:
             if app is not None:
                 logging.getLogger("sync.api").setLevel(logging.ERROR)  # the long poll cut short by close()
                 app.close()
-                # The window, the shell and their timers go now: none may fire into the next row.
+                # The window, the station and their timers go now: none may fire into the next row.
                 app.window.hide()
                 app.window.deleteLater()
                 QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
@@ -458,10 +458,13 @@ def main() -> int:
     load = os.getloadavg()[0]
     rows = []
     for backlog in backlogs:
+        engine_logs = [logging.getLogger(name) for name in ("sync.engine", "sync.push")]
         if backlog:  # an offline row: the engine's failed pushes are expected, not news
-            logging.getLogger("sync.engine").setLevel(logging.CRITICAL)
+            for engine_log in engine_logs:
+                engine_log.setLevel(logging.CRITICAL)
         rows.append(measure(args, backlog, qt))
-        logging.getLogger("sync.engine").setLevel(logging.NOTSET)
+        for engine_log in engine_logs:
+            engine_log.setLevel(logging.NOTSET)
 
     print(f"Machine: {describe()}; load average before the run {load:.2f}")
     for row in rows:

@@ -13,7 +13,7 @@ the same people take turns on it, each by the sign-in form (name, PIN, Enter):
     ben (packer)       new scope: packing and his own added
 
 Measured per turn, from the Enter in the PIN field (the sign-in runs on a worker):
-- first screen: the shell has shown the person's first section (Shell._signed_in returned);
+- first screen: the station has shown the person's first section (Station._signed_in returned);
 - complete: the engine reports idle with every audience of the new scope at the server's
   last change (read from the server's database when the PIN was entered), and the view
   holds the person's data: as many orders as the server has in the scope, for sam and ben.
@@ -93,24 +93,24 @@ def one_round(url: str, db_file: Path, folder: Path) -> list[tuple[str, str, flo
     try:
         for username, pin, kind in TURNS:
             shown: list[float] = []
-            original = app.shell._signed_in
+            original = app.station._signed_in
 
             def signed_in(person, original=original, shown=shown) -> None:
                 original(person)
                 shown.append(time.perf_counter())
 
-            app.shell._signed_in = signed_in
+            app.station._signed_in = signed_in
             target = server_last_seq(db_file)
             form = app.window.signin
-            if app.shell.person is not None:
-                app.shell.switch_user(f"U{dict(anna=1, ben=2, chloe=3, sam=4)[username]:04d}")
+            if app.station.person is not None:
+                app.station.switch_user(f"U{dict(anna=1, ben=2, chloe=3, sam=4)[username]:04d}")
             else:
                 form.username.setText(username)
             form.pin.setText(pin)
             t0 = time.perf_counter()
             form.pin.returnPressed.emit()
             first = wait(lambda: bool(shown), f"first screen of {username}") - t0
-            app.shell._signed_in = original
+            app.station._signed_in = original
 
             def complete() -> bool:
                 status = app.sync_feed.last
@@ -121,7 +121,7 @@ def one_round(url: str, db_file: Path, folder: Path) -> list[tuple[str, str, flo
                 return bool(scope) and all(cursors.get(a, 0) >= target for a in scope)
 
             done = wait(complete, f"complete scope of {username}") - t0
-            expected = orders_in_scope(db_file, " ".join(app.shell.person.roles))
+            expected = orders_in_scope(db_file, " ".join(app.station.person.roles))
             check = ""
             if expected is not None:
                 got = len(app.core.view.rows("order"))

@@ -17,17 +17,18 @@ from desktop_app.crash import CrashHandler, tell_at_start
 from desktop_app.demo import DEMO_PEOPLE, DemoUnavailable, DemoWarehouse, start_demo
 from desktop_app.feedback import Feedback, FlashBanner
 from desktop_app.logs import FILE_ONLY, LOG_FILE, log_dir_of, route_qt_messages
+from desktop_app.sections import Banners
 from desktop_app.settings import Settings
-from desktop_app.shell import Shell
+from desktop_app.station import Station
 from desktop_app.sync_feed import SyncFeed
 from desktop_app.tasks import TaskRunner
 from desktop_app.version import VERSION
-from desktop_app.views.devices.devices_view import DevicesView
-from desktop_app.views.exceptions.exceptions_view import ExceptionsView
-from desktop_app.views.picking.picking_view import PickingView
+from desktop_app.views.devices.section import DevicesSection
+from desktop_app.views.exceptions.section import ExceptionsSection
+from desktop_app.views.picking.section import PickingSection
 from desktop_app.views.settings_dialog import SettingsDialog
 from desktop_app.views.shell.main_window import MainWindow
-from desktop_app.views.shell.placeholder import NotBuiltYet
+from desktop_app.views.shell.placeholder import NotBuiltYetSection
 from desktop_app.views.shell.style import Layout, choose_layout
 from desktop_app.workflows.picking import PickingOptions
 from scanners.classify import ClassifyOptions
@@ -66,8 +67,10 @@ class FloorhandApp:
     core: ClientCore
     runner: TaskRunner
     feedback: Feedback
+    banners: Banners
     window: MainWindow
-    shell: Shell
+    station: Station
+    picking: PickingSection
     wedge: WedgeScanner
     sync_feed: SyncFeed
     layout: Layout
@@ -91,7 +94,9 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
           wedge_clock: Callable[[], float] | None = None, start_engine: bool = True) -> FloorhandApp:
     """Build and wire the app; the caller shows app.window and runs the event loop.
 
-    Nothing here reads the OS keyring: the device's secrets are read on a worker (Shell.prepare).
+    Nothing here reads the OS keyring: the device's secrets are read on a worker (Station.prepare).
+    The sections are registered here, in the order their buttons show; a new section is one more
+    line in that list (README: How to add a section).
     """
     options = replace(options or EngineOptions(), retention_days=settings["retention_days"])
     core = ClientCore.open(data_dir, server_url, keyring=keyring, ca_bundle=settings["ca_bundle"] or None,
@@ -102,29 +107,34 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     banner = FlashBanner(font_scale=layout.font_scale * (1.0 if layout.handheld else 1.2))
     feedback = Feedback(banner, sound_folder=sound_folder, sounds_enabled=settings["sounds.enabled"],
                         volume=settings["sounds.volume"], flash_ms=settings["feedback.flash_ms"])
-    picking = PickingView(layout, runner, feedback)
-    exceptions = ExceptionsView()
-    devices = DevicesView()
-    pages = {"pick": picking, "pack": NotBuiltYet("Packing"), "studio": NotBuiltYet("The photo studio"),
-             "exceptions": exceptions, "devices": devices}
-    window = MainWindow(layout, banner, pages)
+    banners = Banners(feedback)
+    window = MainWindow(layout, banner)
     if settings["device_name"]:  # which station this is, where supervisors see it too (Devices)
         window.setWindowTitle(f"Floorhand — {settings['device_name']}")
     sync_feed = SyncFeed(core.engine, window)
-    shell = Shell(core, window, picking, exceptions, runner, feedback, classify_options=classify_options(settings),
-                  picking_options=picking_options(settings), sync_feed=sync_feed, devices_view=devices)
+    picking = PickingSection(layout, runner, banners, core, picking_options(settings))
+    sections = [
+        picking,
+        NotBuiltYetSection("pack", "Pack", ("packer", "supervisor", "admin"), "Packing", banners),
+        NotBuiltYetSection("studio", "Studio", ("photographer", "supervisor", "admin"), "The photo studio", banners),
+        ExceptionsSection(core, runner, banners),
+        DevicesSection(core, runner, banners),
+    ]
+    station = Station(core, window, sections, runner, banners, classify_options=classify_options(settings),
+                      sync_feed=sync_feed)
     wedge = WedgeScanner(wedge_settings(settings), **({"clock": wedge_clock} if wedge_clock else {}), parent=window)
-    wedge.scanned.connect(shell.scan)
+    wedge.scanned.connect(station.scan)
     wedge.start()
-    app = FloorhandApp(settings, core, runner, feedback, window, shell, wedge, sync_feed, layout, demo)
+    app = FloorhandApp(settings, core, runner, feedback, banners, window, station, picking, wedge, sync_feed, layout,
+                       demo)
     window.settings_requested.connect(lambda: _open_settings(app))
     window.resize(QSize(480, 800) if layout.handheld else QSize(1280, 800))
     if demo is not None:
-        shell.demo = True
+        station.demo = True
         window.signin.site_hint = f"Demo warehouse: {DEMO_PEOPLE}."
         window.show_signed_out()
-    feedback.show("info", "Scan your badge to sign in")
-    shell.prepare()
+    banners.show("info", "Scan your badge to sign in")
+    station.prepare()
     runner.run(core.engine.status, sync_feed.status_changed.emit, name="first status")
     if start_engine:
         core.engine.start()
@@ -147,14 +157,11 @@ def _open_settings(app: FloorhandApp) -> None:
         app.settings = settings
         app.feedback.configure(sounds_enabled=settings["sounds.enabled"], volume=settings["sounds.volume"],
                                flash_ms=settings["feedback.flash_ms"])
-        app.shell.classify_options = classify_options(settings)
-        app.shell.picking_options = picking_options(settings)
-        session = app.shell.picking.session
-        if session is not None:  # the picker at work gets the new rules now, not at the next sign-in
-            session.options = app.shell.picking_options
+        app.station.classify_options = classify_options(settings)
+        app.picking.set_options(picking_options(settings))
         app.wedge.configure(wedge_settings(settings))
-        app.feedback.show("info", "Settings saved. Some of the changes apply after Floorhand restarts."
-                          if dialog.restart_needed else "Settings saved")
+        app.banners.show("info", "Settings saved. Some of the changes apply after Floorhand restarts."
+                         if dialog.restart_needed else "Settings saved")
 
     dialog.saved.connect(saved)
     dialog.open()
@@ -221,7 +228,7 @@ def run(overrides: dict[str, object], *, demo: bool = False, failures: CrashHand
                           "the log for IT:\n{log_file}".format(log_file=log_dir_of(settings["log_dir"]) / LOG_FILE))
             return 1
         if failures is not None:
-            failures.report_to(lambda sentence: app.feedback.show("reject", sentence))
+            failures.report_to(lambda sentence: app.banners.show("reject", sentence))
         app.window.show()
         try:
             return qt.exec()

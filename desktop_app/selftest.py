@@ -258,14 +258,14 @@ class SelfTest(QObject):
                    typed_not_scanned)
         signin.pin.setText(PICKER_PIN)
         self.keys.press_enter()
-        yield Wait("the sign-in to finish", lambda: self.app.shell.person is not None,
+        yield Wait("the sign-in to finish", lambda: self.app.station.person is not None,
                    lambda: signin.error.text() or None)
-        person = self.app.shell.person
+        person = self.app.station.person
         return f"{person.display_name} ({', '.join(person.roles)}) by badge {PICKER_BADGE}, online={person.online}"
 
     def _claim_batch(self) -> Iterator[Wait]:
-        picking = self.app.shell.picking
-        yield Wait("the picking screen", lambda: self.app.shell.section == "pick"
+        picking = self.app.picking.view
+        yield Wait("the picking screen", lambda: self.app.station.current_section() == self.app.picking.key
                    and QGuiApplication.focusObject() is picking)
         heard = len(self.said)
         self.keys.press_enter()  # Enter on the start page claims the next batch
@@ -279,7 +279,7 @@ class SelfTest(QObject):
         return f"batch {picking.session.batch_id}"
 
     def _assign_totes(self) -> Iterator[Wait]:
-        picking = self.app.shell.picking
+        picking = self.app.picking.view
         tote = FIRST_FREE_TOTE
         while picking.pages.currentWidget() is picking.tote_page:
             yield from self._scan_answered(f"T-{tote:04d}")
@@ -287,7 +287,7 @@ class SelfTest(QObject):
         return f"{tote - FIRST_FREE_TOTE} totes, T-{FIRST_FREE_TOTE:04d} and up"
 
     def _pick_one_task(self) -> Iterator[Wait]:
-        picking = self.app.shell.picking
+        picking = self.app.picking.view
         card = picking.session.current()
         if card is None:
             raise StepFailed("the claimed batch has no task to pick")

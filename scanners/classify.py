@@ -33,6 +33,8 @@ _HUMAN_READABLE_AI = re.compile(r"\([0-9]{2,4}\)")
 _DIGITS = re.compile(r"[0-9]+")
 # str.strip() would also remove GS, which Python counts as whitespace.
 _EDGE_SPACE = re.compile(r"^[^\S\x1d]+|[^\S\x1d]+$")
+# How much of an unknown scan a message quotes: a label's text fits, a scanned page of text does not.
+ECHO_LONGEST = 24
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,15 @@ def classify(scan: Scan | str, options: ClassifyOptions = ClassifyOptions()) -> 
             return kind(upper)
     if digit_problem:
         return Unrecognised(raw, digit_problem)
-    return Unrecognised(raw, "not a product, location, tote or badge barcode")
+    return Unrecognised(raw, f'Not a code Floorhand knows: "{echo(text)}"')
+
+
+def echo(text: str, longest: int = ECHO_LONGEST) -> str:
+    """The scanned text as a message quotes it: a long one keeps its start and its end, which people compare."""
+    if len(text) <= longest:
+        return text
+    tail = longest // 3
+    return f"{text[:longest - tail - 1]}…{text[-tail:]}"
 
 
 def _looks_like_gs1(text: str, symbology: str | None) -> bool:

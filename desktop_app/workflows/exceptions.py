@@ -121,20 +121,6 @@ ADVICE: dict[str, str] = {
                                                  "redo."),
     R.RESOLUTION_TOO_LOW: QT_TRANSLATE_NOOP(WORDS, "The image is too small for this product: upload the full-size "
                                                    "file or reshoot."),
-    R.UNKNOWN_TASK: QT_TRANSLATE_NOOP(WORDS, "The server has no such pick task (removed or mistyped): check with the order "
-                                       "office."),
-    R.UNKNOWN_BATCH: QT_TRANSLATE_NOOP(WORDS, "The server has no such batch (removed or mistyped): check with the order "
-                                       "office."),
-    R.UNKNOWN_ORDER: QT_TRANSLATE_NOOP(WORDS, "The server has no such order (removed or mistyped): check with the order "
-                                       "office."),
-    R.UNKNOWN_SKU: QT_TRANSLATE_NOOP(WORDS, "The server has no such SKU (removed or mistyped): check with the order "
-                                       "office."),
-    R.UNKNOWN_SAMPLE: QT_TRANSLATE_NOOP(WORDS, "The server has no such sample (removed or mistyped): check with the order "
-                                       "office."),
-    R.UNKNOWN_SHOT: QT_TRANSLATE_NOOP(WORDS, "The server has no such shot (removed or mistyped): check with the order "
-                                       "office."),
-    R.UNKNOWN_ASSET: QT_TRANSLATE_NOOP(WORDS, "The server has no such asset (removed or mistyped): check with the order "
-                                       "office."),
     R.UNKNOWN_ANGLE: QT_TRANSLATE_NOOP(WORDS, "Assign the image to one of the angles named in the reason."),
     R.FORBIDDEN: QT_TRANSLATE_NOOP(WORDS, "The person lacked the right to do this here: have someone with the "
                                           "right role redo it."),
@@ -145,6 +131,15 @@ ADVICE: dict[str, str] = {
     R.INVALID_ARGS: QT_TRANSLATE_NOOP(WORDS, "The action was malformed: redo it by hand and report the reason to "
                                              "IT."),
 }
+# A refusal because the thing an action names is gone (removed or mistyped on the server).
+_MISSING: dict[str, str] = {
+    R.UNKNOWN_TASK: QT_TRANSLATE_NOOP(WORDS, "pick task"), R.UNKNOWN_BATCH: QT_TRANSLATE_NOOP(WORDS, "batch"),
+    R.UNKNOWN_ORDER: QT_TRANSLATE_NOOP(WORDS, "order"), R.UNKNOWN_SKU: QT_TRANSLATE_NOOP(WORDS, "SKU"),
+    R.UNKNOWN_SAMPLE: QT_TRANSLATE_NOOP(WORDS, "sample"), R.UNKNOWN_SHOT: QT_TRANSLATE_NOOP(WORDS, "shot"),
+    R.UNKNOWN_ASSET: QT_TRANSLATE_NOOP(WORDS, "image"),
+}
+_NO_SUCH = QT_TRANSLATE_NOOP(WORDS, "The server has no such {thing} (removed or mistyped): check with the order "
+                                    "office.")
 _ASK = QT_TRANSLATE_NOOP(WORDS, "Check the action with the order office; the server said: {message}")
 
 
@@ -155,6 +150,8 @@ def advise(name: str, args: dict, code: str, message: str) -> str:
     special = entry.advice.get(code) if entry is not None else None
     if special or code in ADVICE:
         return _say(special or ADVICE[code], fields)
+    if code in _MISSING:
+        return _say(_NO_SUCH, _Blank(fields, thing=translate(WORDS, _MISSING[code])))
     return _say(_ASK, _Blank(fields, message=message))
 
 

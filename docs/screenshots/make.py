@@ -38,7 +38,6 @@ DEVICE_NAMES = {"desktop": "Picking desk 1", "handheld": "Handheld 07"}
 WAIT_S = 60.0  # the longest any one step may wait (a claim, a push, a pull)
 TICK_MS = 50
 FREE_TOTES = 21  # the demo's picked orders wait to be packed in T-0001..T-0020
-BUSY_TOTE = "T-0001"  # holds a picked order: the server refuses to put a second one in
 # Closing an app and stopping the demo server both wait for a long poll in flight; with the
 # default 20 s poll that is most of the run.
 SHORT_POLLS = EngineOptions(long_poll_s=2.0)
@@ -102,11 +101,13 @@ class Studio:
     apps: list[FloorhandApp] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
-    def open(self, layout: str) -> FloorhandApp:
+    def open(self, layout: str, device: str | None = None) -> FloorhandApp:
+        """An app on a device of its own, named like the layout's (or `device`)."""
+        device = device or DEVICE_NAMES[layout]
         settings = Settings.load(machine_path=self.folder / "machine.toml", user_path=self.folder / "user.toml",
                                  environ={}, overrides={"ui.layout": layout, "sounds.enabled": False,
-                                                        "device_name": DEVICE_NAMES[layout]})
-        app = build(settings, server_url=self.demo.url, data_dir=self.folder / layout, keyring="none",
+                                                        "device_name": device})
+        app = build(settings, server_url=self.demo.url, data_dir=self.folder / device.replace(" ", "-"), keyring="none",
                     screen=SCREENS[layout], sound_folder=self.folder / "sounds", options=SHORT_POLLS)
         self.apps.append(app)
         app.window.show()
@@ -128,8 +129,8 @@ class Studio:
 
 
 def scan(app: FloorhandApp, raw: str) -> None:
-    """A barcode read by the wedge scanner, handed to the shell as the wedge filter would."""
-    app.shell.scan(Scan(raw=raw, source="wedge"))
+    """A barcode read by the wedge scanner, handed to the station as the wedge filter would."""
+    app.station.scan(Scan(raw=raw, source="wedge"))
 
 
 def settled(app: FloorhandApp) -> Until:
@@ -141,18 +142,18 @@ def sign_in(app: FloorhandApp, username: str, pin: str) -> Scene:
     form.username.setText(username)
     form.pin.setText(pin)
     form.sign_in.click()
-    yield Until(f"{username} to be signed in", lambda: app.shell.person is not None)
+    yield Until(f"{username} to be signed in", lambda: app.station.person is not None)
 
 
 def start_batch(app: FloorhandApp) -> Scene:
-    picking = app.shell.picking
+    picking = app.picking.view
     picking.start_batch()
     yield Until("a batch from the server", lambda: picking.pages.currentWidget() is not picking.start_page)
 
 
 def assign_totes(app: FloorhandApp, first: int) -> int:
     """Scan empty totes until every order of the batch has one; returns the next free tote number."""
-    session = app.shell.picking.session
+    session = app.picking.view.session
     for number in range(first, first + 50):
         if session.state is not PickingState.NEED_TOTES:
             return number
@@ -161,7 +162,7 @@ def assign_totes(app: FloorhandApp, first: int) -> int:
 
 
 def pick_the_rest(app: FloorhandApp) -> None:
-    session = app.shell.picking.session
+    session = app.picking.view.session
     for _ in range(500):
         card = session.current()
         if card is None:
@@ -188,8 +189,8 @@ def workstation(studio: Studio) -> Scene:
 
     yield from sign_in(app, "anna", "1111")
     yield from start_batch(app)
-    assign_totes(app, FREE_TOTES)
-    scan(app, app.shell.picking.session.current().location_label)
+    next_tote = assign_totes(app, FREE_TOTES)
+    scan(app, app.picking.view.session.current().location_label)
     yield settled(app)
     studio.save(app, "picking-desktop.png")
 
@@ -197,34 +198,39 @@ def workstation(studio: Studio) -> Scene:
     yield all_sent(app)
     # The summary counts what is still queued when it is drawn; the last acknowledgement can
     # arrive after the last pull redrew it, so draw it again now that everything is sent.
-    app.shell.picking.refresh()
+    app.picking.view.refresh()
     yield settled(app)
     studio.save(app, "summary-desktop.png")
 
-    # A tote that already holds an order: accepted on the device, refused by the server,
-    # then shown to the supervisor who comes over to this workstation.
+    # Two pickers reach for the same empty tote at once: the second desk took its batch up
+    # before the first desk's tote reached it, so the device accepts the tote and the server
+    # refuses it. Sam, a supervisor, sees the refusal on that desk's Exceptions.
+    desk2 = studio.open("desktop", device="Picking desk 2")
+    yield from sign_in(desk2, "sam", "4444")
+    yield from start_batch(desk2)
     yield from start_batch(app)
-    scan(app, BUSY_TOTE)
-    yield Until(f"the server to refuse {BUSY_TOTE}", lambda: app.shell.exceptions.count() > 0)
-    app.shell.sign_out()
-    yield NEXT_TURN
-    yield from sign_in(app, "sam", "4444")
-    app.window.nav_buttons["exceptions"].click()
-    yield Until("the exception cards", lambda: bool(app.shell.exceptions_view.cards))
-    yield settled(app)
-    studio.save(app, "exceptions-desktop.png")
+    tote = f"T-{next_tote:04d}"
+    scan(app, tote)
+    yield all_sent(app)
+    scan(desk2, tote)
+    yield Until(f"the server to refuse {tote} on the second desk", lambda: desk2.core.outbox.counts()[1] > 0)
+    desk2.window.nav_buttons["exceptions"].click()
+    yield Until("the exception cards", lambda: bool(desk2.station.section("exceptions").view.cards))
+    yield settled(desk2)
+    studio.save(desk2, "exceptions-desktop.png")
     # The devices the server knows, as a supervisor sees them: name, last seen, app version.
-    app.window.nav_buttons["devices"].click()
-    yield Until("both device cards", lambda: len(app.shell.devices_view.cards) == 2)
-    studio.save(app, "devices-desktop.png")
-    app.shell.sign_out()
+    desk2.window.nav_buttons["devices"].click()
+    yield Until("the three device cards", lambda: len(desk2.station.section("devices").view.cards) == 3)
+    studio.save(desk2, "devices-desktop.png")
+    desk2.station.sign_out()
+    app.station.sign_out()
 
 
 def handheld(studio: Studio) -> Scene:
     app = studio.open("handheld")
     yield from sign_in(app, "anna", "1111")
     yield from start_batch(app)
-    picking = app.shell.picking
+    picking = app.picking.view
     if picking.pages.currentWidget() is not picking.tote_page:
         raise RuntimeError(f"expected the tote screen, got {picking.pages.currentWidget()!r}")
     yield settled(app)

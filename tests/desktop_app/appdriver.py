@@ -42,7 +42,7 @@ class Driver:
 
     @property
     def picking(self):
-        return self.app.shell.picking
+        return self.app.picking.view
 
     def focus(self):
         target = QGuiApplication.focusObject()
@@ -77,7 +77,7 @@ class Driver:
         signin.username.setText(username)
         signin.pin.setText(pin)
         signin.sign_in.click()
-        self.qtbot.waitUntil(lambda: self.app.shell.person is not None, timeout=15_000)
+        self.qtbot.waitUntil(lambda: self.app.station.person is not None, timeout=15_000)
 
     def banner(self) -> tuple[str, str]:
         return self.app.feedback.banner.kind, self.app.feedback.banner.text()

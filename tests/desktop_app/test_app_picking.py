@@ -3,7 +3,7 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from order_api.models import PickTask
+from order_api.models import Order, PickTask
 from order_api.server import start_in_thread
 from order_api.settings import ServerSettings
 from sync.connectivity import SyncState
@@ -25,8 +25,8 @@ def test_a_batch_picked_by_scans_alone_reaches_the_server(server, drive):
     assert d.focus() is d.window.signin.pin
     d.window.signin.pin.setText("1111")
     d.press(Qt.Key.Key_Return)
-    d.qtbot.waitUntil(lambda: d.app.shell.person is not None, timeout=15_000)
-    assert d.app.shell.person.username == "anna"
+    d.qtbot.waitUntil(lambda: d.app.station.person is not None, timeout=15_000)
+    assert d.app.station.person.username == "anna"
     assert [b.objectName() for b in d.window.nav_buttons.values() if b.isVisible()] == ["nav:pick", "nav:exceptions"]
 
     start_batch(d)
@@ -41,6 +41,17 @@ def test_a_batch_picked_by_scans_alone_reaches_the_server(server, drive):
     d.qtbot.waitUntil(lambda: all(status == "done" for status, _ in server_tasks(server, batch_id).values()),
                       timeout=15_000)
     assert {qty for _, qty in server_tasks(server, batch_id).values()} == {2}
+
+    # The next batch: T-0001 now holds a picked order waiting for packing. It is refused on the
+    # spot, by order number, and nothing is queued to come back later as an exception.
+    with server.db.read() as s:
+        held = s.query(Order).filter_by(batch_id=batch_id, tote="T-0001").one().number
+    start_batch(d)
+    before = d.outbox()
+    d.scan("T-0001")
+    assert d.banner() == ("reject", f"T-0001 holds {held}: scan an empty tote")
+    assert d.outbox() == before
+    assert d.picking.pages.currentWidget() is d.picking.tote_page
 
 
 def test_wrong_location_and_wrong_product_change_nothing(drive):
@@ -87,6 +98,10 @@ def test_undo_skip_and_short_from_the_keyboard(drive):
     d.press(Qt.Key.Key_2)  # damaged
     assert d.outbox()[-1] == ("pick.short", {"task": second.task_id, "reason": "damaged"})
     assert d.picking.session.current().task_id != second.task_id
+    # The server offers the rest from another bin; the screen says so when the pull brings it.
+    d.qtbot.waitUntil(lambda: any("Also at B-02-01-1: added to the end of the walk" in message
+                                  for _, message in d.said), timeout=15_000)
+    assert d.picking.session.summary().lines_total == 3
 
     counted = False
 
@@ -163,8 +178,10 @@ def test_a_batch_picked_offline_syncs_later_and_a_cancelled_order_becomes_an_exc
     assert tasks[first.task_id] == ("open", 0)  # the cancelled order's goods were not booked
     assert all(v == ("done", 2) for k, v in tasks.items() if k != first.task_id)
 
+    # The Exceptions button counts them, whichever section is on screen.
+    d.qtbot.waitUntil(lambda: d.window.nav_buttons["exceptions"].badge == "2", timeout=5_000)
     d.window.nav_buttons["exceptions"].click()
-    view = d.app.shell.exceptions_view
+    view = d.app.station.section("exceptions").view
     d.qtbot.waitUntil(lambda: len(view.cards) == 2, timeout=10_000)
     text = " ".join(label.text() for card in view.cards for label in card.findChildren(type(d.window.who)))
     assert "cancelled" in text.lower() and first.location_label in text
@@ -198,7 +215,7 @@ def test_the_accept_of_a_pick_comes_only_once_the_pick_is_on_disk(drive):
     d.wait_for_verdicts()
     assert d.banner() == ("accept", f"1 of {card.qty} {card.product_name}")
     assert on_disk_when_shown == [("accept", 1)]
-    assert d.picking.task_page.picked.text() == f"1 of {card.qty} picked"
+    assert d.picking.task_page.qty.text() == f"{card.qty - 1} of {card.qty} still to pick"
 
 
 def test_on_a_full_disk_a_scan_is_refused_in_plain_words_and_the_same_scan_works_once_there_is_room(drive):
@@ -219,10 +236,25 @@ def test_on_a_full_disk_a_scan_is_refused_in_plain_words_and_the_same_scan_works
                                     "then scan again.")
     assert d.outbox() == before
     assert d.picking.session.current() == card.__class__(**{**card.__dict__, "location_confirmed": True})
-    assert d.picking.task_page.picked.text() == f"0 of {card.qty} picked"
+    assert d.picking.task_page.qty.text() == f"{card.qty} of {card.qty} still to pick"
 
     make_room(d.app.core.store.journal)
     d.scan(card.gtin)
     assert d.banner()[0] == "accept" and d.picking.session.current().picked_qty == 1
     assert d.outbox()[len(before):] == [("pick.confirm", {"task": card.task_id, "location": card.location_label,
                                                           "qty": 1, "barcode": "0" + card.gtin})]
+
+
+def test_a_batch_that_cannot_be_got_is_told_in_plain_words(drive, monkeypatch):
+    d = drive()
+    d.sign_in()
+
+    def broken():
+        raise RuntimeError("sqlite3.OperationalError at 0x7f3a: no such table r_pick_batch")
+
+    monkeypatch.setattr(d.picking.session, "start", broken)
+    d.press(Qt.Key.Key_Return)
+    d.qtbot.waitUntil(lambda: d.picking.start_page.button.isEnabled(), timeout=15_000)
+    said = "Could not get a batch. Press Enter to try again; if it happens again, call IT."
+    assert d.banner() == ("reject", said)
+    assert d.picking.start_page.message.text() == said

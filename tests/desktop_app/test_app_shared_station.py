@@ -42,12 +42,12 @@ def station(qtbot, station_server, tmp_path):
 
 def badge_in(d, badge: str, pin: str = "1111") -> None:
     """Scan a badge over whoever is signed in, then type the PIN and Enter."""
-    before = d.app.shell.person
+    before = d.app.station.person
     d.scan(badge)
     d.qtbot.waitUntil(lambda: d.window.stack.currentWidget() is d.window.signin, timeout=5_000)
     d.window.signin.pin.setText(pin)
     d.press(Qt.Key.Key_Return)
-    d.qtbot.waitUntil(lambda: d.app.shell.person is not before and d.app.shell.person is not None
+    d.qtbot.waitUntil(lambda: d.app.station.person is not before and d.app.station.person is not None
                       or bool(d.window.signin.error.text()), timeout=15_000)
 
 
@@ -73,24 +73,24 @@ def test_the_data_and_screens_follow_each_person_on_a_shared_device(station, sta
     assert d.app.core.view.rows("order") == [] and d.app.core.view.rows("shot") == []
 
     badge_in(d, "U0004")  # sam, the supervisor, badges in over anna
-    assert d.app.shell.person.username == "sam"
+    assert d.app.station.person.username == "sam"
     assert d.banner() != last_banner and "Sam" in d.banner()[1]  # anna's last verdict is gone
     d.qtbot.waitUntil(lambda: len(d.app.core.view.rows("order")) == len(server.warehouse.orders)
                       and len(d.app.core.view.rows("shot")) == 1, timeout=20_000)
     assert {r["id"] for r in d.app.core.view.rows("order")} == set(server.warehouse.orders)  # office orders
     assert d.window.nav_buttons["devices"].isVisible() and d.window.nav_buttons["pack"].isVisible()
     d.window.nav_buttons["devices"].click()
-    d.qtbot.waitUntil(lambda: len(d.app.shell.devices_view.cards) >= 1, timeout=10_000)
-    names = [card.row.name for card in d.app.shell.devices_view.cards]
-    assert any("this device" in card.title.text() for card in d.app.shell.devices_view.cards), names
+    d.qtbot.waitUntil(lambda: len(d.app.station.section("devices").view.cards) >= 1, timeout=10_000)
+    names = [card.row.name for card in d.app.station.section("devices").view.cards]
+    assert any("this device" in card.title.text() for card in d.app.station.section("devices").view.cards), names
 
     badge_in(d, "U0001")  # anna again
-    assert d.app.shell.person.username == "anna"
+    assert d.app.station.person.username == "anna"
     caught_up(d)
     assert d.app.core.view.rows("order") == [] and d.app.core.view.rows("shot") == []  # none of sam's data
     assert not d.window.nav_buttons["devices"].isVisible() and not d.window.nav_buttons["pack"].isVisible()
     assert {t["batch_id"] for t in d.app.core.view.rows("pick_task")} == {anna_batch}
-    assert d.app.shell.section == "pick"
+    assert d.app.station.current_section() == "pick"
     # anna's picks went out under whichever session was there, each as anna.
     d.qtbot.waitUntil(lambda: d.app.sync_feed.last.pending == 0, timeout=15_000)
     with server.db.read() as s:
@@ -110,11 +110,11 @@ def test_a_wrong_pin_during_a_switch_then_back_keeps_the_session_working(station
     assert "Wrong PIN" in d.window.signin.error.text()
     assert d.app.core.api.person is session_before  # nothing changed hands
     d.window.signin.cancel.click()  # Back
-    assert d.app.shell.person.username == "anna" and d.window.stack.currentWidget() is d.picking
+    assert d.app.station.person.username == "anna" and d.window.stack.currentWidget() is d.picking
     pick_current(d)
     d.qtbot.waitUntil(lambda: d.app.sync_feed.last.pending == 0, timeout=15_000)  # the next push succeeded
     outcome = d.app.core.api.renew_batch(d.picking.session.batch_id)  # and a lease renewal
-    assert outcome["batch"]["claimed_by"] == d.app.shell.person.user_id
+    assert outcome["batch"]["claimed_by"] == d.app.station.person.user_id
 
 
 def test_offline_sign_in_without_a_keyring_sends_the_work_once_the_server_answers(qtbot, server, restart_server,
@@ -133,8 +133,8 @@ def test_offline_sign_in_without_a_keyring_sends_the_work_once_the_server_answer
     d = make_driver(qtbot, tmp_path, server.url, name="kiosk", keyring="none")  # the kiosk restarted, offline
     try:
         d.sign_in("anna")
-        assert d.app.shell.person.online is False
-        assert d.app.shell.person.note is None  # her offline sign-in holds a ticket: no "sign in again" note
+        assert d.app.station.person.online is False
+        assert d.app.station.person.note is None  # her offline sign-in holds a ticket: no "sign in again" note
         d.press(Qt.Key.Key_Return)  # continue the batch on the device
         qtbot.waitUntil(lambda: d.picking.pages.currentWidget() is d.picking.task_page, timeout=15_000)
         pick_current(d)

@@ -104,10 +104,10 @@ def test_saving_each_setting_that_applies_at_once_changes_the_running_app(drive,
 
     monkeypatch.setattr(app.wedge, "configure", configured)
     # A picker at work, whose rules must follow at once rather than at the next sign-in.
-    d.picking.set_session(PickingSession(app.core, "anna", app.shell.picking_options))
+    d.picking.set_session(PickingSession(app.core, "anna", app.picking.options))
 
     def running() -> tuple:
-        return (wedge_given[-1], app.shell.classify_options, app.shell.picking_options, d.picking.session.options,
+        return (wedge_given[-1], app.station.classify_options, app.picking.options, d.picking.session.options,
                 app.feedback.sounds_enabled, app.feedback.volume, app.feedback.flash_ms)
 
     by_name = {setting.name: setting for setting in SETTINGS}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanners.classify import ClassifyOptions, classify
+from scanners.classify import ECHO_LONGEST, ClassifyOptions, classify, echo
 from scanners.codes import Classified, LocationLabel, ProductCode, Scan, ToteCode, Unrecognised, UserBadge
 
 GS = "\x1d"
@@ -141,8 +141,20 @@ def test_control_characters_are_refused_with_a_reason():
     assert "control characters (0x00)" in result.reason
 
 
-def test_anything_else():
-    assert classify("hello") == Unrecognised("hello", "not a product, location, tote or badge barcode")
+def test_anything_else_is_quoted_back_to_the_person():
+    assert classify("hello") == Unrecognised("hello", 'Not a code Floorhand knows: "hello"')
+    assert classify("  XYZ12\r\n").reason == 'Not a code Floorhand knows: "XYZ12"'  # as it reads on the label
+
+
+def test_a_long_unknown_scan_is_quoted_by_its_start_and_end():
+    reason = classify("HTTPS://EXAMPLE.COM/TRACK/1Z999AA10123456784").reason
+    assert reason == 'Not a code Floorhand knows: "HTTPS://EXAMPLE…23456784"'
+
+
+@given(st.text(min_size=1, max_size=200))
+def test_the_quote_of_an_unknown_scan_is_never_longer_than_the_limit(text):
+    assert len(echo(text)) <= ECHO_LONGEST
+    assert echo(text) == text or "…" in echo(text)
 
 
 CLASSIFIED_TYPES = get_args(Classified)

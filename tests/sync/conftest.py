@@ -38,6 +38,19 @@ def open_core(tmp_path):
         core.close()
 
 
+@pytest.fixture
+def sam(server, open_core):
+    """A supervisor's client core, signed in and synced once."""
+    from sync.engine import EngineOptions
+    from sync.retry import Backoff
+
+    core = open_core(server.url, options=EngineOptions(long_poll_s=2.0, backoff=Backoff(base=0.05, cap=0.2)))
+    core.signin.online(username="sam", pin="1111")
+    core.engine.signed_in()
+    assert core.engine.sync_once().last_error is None
+    return core
+
+
 class StoreTally:
     """Counts what the fs store receives: bytes written and parts stored, by part number."""
 

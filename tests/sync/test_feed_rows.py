@@ -10,16 +10,6 @@ import pytest
 from order_api.changes import publish
 from order_api.feed import line_data
 from order_api.models import OrderLine
-from tests.sync.test_engine import FAST
-
-
-@pytest.fixture
-def sam(server, open_core):
-    core = open_core(server.url, options=FAST)
-    core.signin.online(username="sam", pin="1111")
-    core.engine.signed_in()
-    assert core.engine.sync_once().last_error is None
-    return core
 
 
 def _republish(server, line_id: int, change) -> None:

@@ -5,7 +5,6 @@ import pytest
 
 from sync.connectivity import SyncState
 from sync.store import replica
-from tests.sync.test_engine import FAST
 
 
 class RowRefused(ValueError):
@@ -27,15 +26,6 @@ def refusing(monkeypatch):
 
     monkeypatch.setattr(replica, "store_page", store_page)
     return state
-
-
-@pytest.fixture
-def sam(server, open_core):
-    core = open_core(server.url, options=FAST)
-    core.signin.online(username="sam", pin="1111")
-    core.engine.signed_in()
-    assert core.engine.sync_once().last_error is None
-    return core
 
 
 def _cancel_an_order(server) -> int:

@@ -1,7 +1,7 @@
 """The pages of the picking screen; each only shows what the picking session says, in large type."""
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QIntValidator, QKeyEvent
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QIntValidator, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -19,6 +19,11 @@ def _label(text: str = "", name: str = "", wrap: bool = True, center: bool = Fal
     return label
 
 
+def _restyle(label: QLabel, style: str) -> None:
+    if label.styleSheet() != style:  # a new style sheet re-polishes the label: only when it changes
+        label.setStyleSheet(style)
+
+
 def _button(text: str, name: str, primary: bool = False) -> QPushButton:
     button = QPushButton(text, objectName="primary" if primary else name)
     button.setProperty("action", name)
@@ -26,6 +31,46 @@ def _button(text: str, name: str, primary: bool = False) -> QPushButton:
     # the function keys keep working.
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return button
+
+
+class ProductName(QLabel):
+    """A product's name in the largest type, between two sizes, in which it takes at most `lines` lines.
+
+    Names run from "Rain Jacket, L" to sixty characters; a fixed large size would push the rest
+    of the task off a handheld's screen.
+    """
+
+    def __init__(self, lines: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent, wordWrap=True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self._lines = lines
+        self._sizes = (1, 1)
+        self._weight = 700
+
+    def show_name(self, name: str, largest: int, smallest: int, weight: int) -> None:
+        self._sizes, self._weight = (largest, smallest), weight
+        self.setText(name)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        largest, smallest = self._sizes
+        room = QRect(0, 0, max(self.contentsRect().width(), 1), 100_000)
+        font = QFont(self.font())
+        font.setWeight(QFont.Weight(self._weight))
+        size = largest
+        while size > smallest:
+            font.setPixelSize(size)
+            metrics = QFontMetrics(font)
+            if metrics.boundingRect(room, Qt.TextFlag.TextWordWrap, self.text()).height() <= \
+                    metrics.lineSpacing() * self._lines:
+                break
+            size -= 2
+        # In the label's own style sheet: the window's would override setFont().
+        _restyle(self, f"font-size: {max(size, smallest)}px; font-weight: {self._weight};")
 
 
 class StartPage(QWidget):
@@ -53,27 +98,38 @@ class StartPage(QWidget):
 
 
 class TotePage(QWidget):
-    """Batch start: one tote per order, assigned by scanning it."""
+    """Batch start: one tote per order, assigned by scanning it. The tote is what is asked for, so it is the
+    largest text; the order it is for comes second."""
+
+    back = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.step = _label("SCAN A TOTE", "big", center=True)
-        self.order = _label("", "huge", center=True)
-        self.progress = _label("", "", center=True)
+        self.step = _label("Scan an empty tote", "huge", center=True)
+        self.order = _label("", "big", center=True)
+        self.progress = _label("", "hint", center=True)
+        back = _button("Back  Esc", "back")
+        back.clicked.connect(self.back.emit)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         for w in (self.step, self.order, self.progress):
             layout.addWidget(w)
         layout.addStretch(2)
+        row = QHBoxLayout()
+        row.addWidget(back)
+        row.addStretch(1)
+        layout.addLayout(row)
 
     def show_card(self, card: ToteCard) -> None:
-        self.order.setText(card.order_number)
-        self.progress.setText(f"Scan an empty tote for this order · {card.orders_ready} of {card.orders_total} "
-                              "orders have a tote")
+        self.order.setText(f"for order {card.order_number}")
+        self.progress.setText(f"{card.orders_ready} of {card.orders_total} orders have a tote")
 
 
 class TaskPage(QWidget):
-    """One task: where to go, what to take, how many, into which tote."""
+    """One task: where to go, what to take, how many, into which tote.
+
+    The thing to scan next is the largest text: the bin while walking to it, the product once there.
+    """
 
     action = Signal(str)  # "count" | "short" | "skip" | "undo"
 
@@ -81,11 +137,14 @@ class TaskPage(QWidget):
         super().__init__(parent)
         self.step = _label("", "big")
         self.location = _label("", "huge", wrap=False)
-        self.product = _label("", "big")
+        self.product = ProductName(lines=3)
         self.codes = _label("", "hint")
-        self.qty = _label("", "huge", wrap=False)
-        self.picked = _label("", "")
+        self.qty = _label("", "big")
         self.tote = _label("", "big")
+        # At the bin the product's name is the largest text, in up to three lines: above the size of
+        # "big" labels (Layout.style_sheet), and below the bin label's "huge" on the walk to it.
+        self._aside = layout.px(24 if layout.handheld else 32)
+        self._product = layout.px(32 if layout.handheld else 52)
         self.order = _label("", "hint")
         self.progress = QProgressBar(objectName="lines", textVisible=True)
         self.buttons = {name: _button(text, name) for name, text in
@@ -98,19 +157,16 @@ class TaskPage(QWidget):
         for w in (self.step, self.location, self.product, self.codes):
             where.addWidget(w)
         if layout.handheld:
-            # One column: how many and which tote share a row under the bin, the order goes
-            # into the codes line; a 480 x 800 screen has no room for more rows.
+            # One column: how many and which tote go under the bin, the order goes into the
+            # codes line; a 480 x 800 screen has no room for more rows.
             self.order.hide()
-            into = QVBoxLayout()
-            into.addWidget(self.tote)
-            into.addWidget(self.picked)
-            how = QHBoxLayout()
+            how = QVBoxLayout()
             how.addWidget(self.qty)
-            how.addLayout(into, 1)
+            how.addWidget(self.tote)
             columns = QVBoxLayout()
         else:
             how = QVBoxLayout()
-            for w in (self.qty, self.picked, self.tote, self.order):
+            for w in (self.qty, self.tote, self.order):
                 how.addWidget(w)
             how.addStretch(1)
             where.addStretch(1)
@@ -131,15 +187,19 @@ class TaskPage(QWidget):
     def show_card(self, card: TaskCard, location_required: bool) -> None:
         at_bin = card.location_confirmed or not location_required
         self.step.setText("SCAN THE PRODUCT" if at_bin else "GO TO AND SCAN THE LOCATION")
-        style = f"color: {'#1b5e20' if at_bin else '#1f4e79'};"
-        if self.step.styleSheet() != style:  # a new style sheet re-polishes the label: only when it changes
-            self.step.setStyleSheet(style)
+        _restyle(self.step, f"color: {'#1b5e20' if at_bin else '#1f4e79'};")
+        # At the bin its label is only a reminder; a handheld gives its row to the product's name.
+        _restyle(self.location, f"font-size: {self._aside}px; font-weight: 700;" if at_bin else "")
+        self.location.setVisible(not (at_bin and self.handheld))
         self.location.setText(card.location_label)
-        self.product.setText(card.product_name)
+        if at_bin:
+            self.product.show_name(card.product_name, self._product, self._aside + 4, 800)
+        else:
+            self.product.show_name(card.product_name, self._aside, self._aside, 700)
+        where = f"{card.location_label} · " if at_bin and self.handheld else ""
         order = f"Order {card.order_number} · " if self.handheld else ""
-        self.codes.setText(f"{order}GTIN {card.gtin} · SKU {card.sku}")
-        self.qty.setText(f"× {card.remaining}")
-        self.picked.setText(f"{card.picked_qty} of {card.qty} picked")
+        self.codes.setText(f"{where}{order}GTIN {card.gtin} · SKU {card.sku}")
+        self.qty.setText(f"{card.remaining} of {card.qty} still to pick")
         self.tote.setText(f"into {card.tote}" if card.tote else "no tote")
         self.order.setText(f"Order {card.order_number}")
         self.progress.setRange(0, max(card.lines_total, 1))
@@ -215,7 +275,8 @@ class ShortPage(QWidget):
         layout.addStretch(1)
 
     def ask(self, card: TaskCard) -> None:
-        self.question.setText(f"Short at {card.location_label}: {card.remaining} × {card.product_name} missing. Why?")
+        self.question.setText(f"Short at {card.location_label}: {card.remaining} of {card.qty} {card.product_name} "
+                              "missing. Why?")
 
 
 class SummaryPage(QWidget):

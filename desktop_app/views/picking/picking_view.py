@@ -74,6 +74,7 @@ class PickingView(QWidget):
         self.count_page.back.connect(self.refresh)
         self.short_page.reason.connect(lambda reason: self._act(self.session.short(reason)))
         self.short_page.back.connect(self.refresh)
+        self.tote_page.back.connect(self.back_to_start)
 
     # --- wiring from the shell -------------------------------------------------------
 
@@ -134,8 +135,18 @@ class PickingView(QWidget):
         log.error("getting a batch failed", exc_info=exc)
         if session is self.session:
             self._claiming = False
-            self.start_page.set_busy(False, f"Could not get a batch: {exc}")
-            self._announce.show("reject", f"Could not get a batch: {exc}")
+            message = "Could not get a batch. Press Enter to try again; if it happens again, call IT."
+            self.start_page.set_busy(False, message)
+            self._announce.show("reject", message)
+
+    def back_to_start(self) -> None:
+        """Esc on the tote screen: back to the start page, undoing nothing; Enter takes the batch up again."""
+        if self.session is None or self._claiming:
+            return
+        outcome = self.session.put_aside()
+        self._changes += 1  # verdicts still on their way show the start page, not the screen judged for them
+        self.start_page.set_busy(False, outcome.message)
+        self._act(outcome)
 
     def _task_action(self, name: str) -> None:
         card = self.session.current() if self.session is not None else None
@@ -186,7 +197,9 @@ class PickingView(QWidget):
                 self._verdicts = deque(v for v in self._verdicts
                                        if v.session is not session or v.rollbacks > waiting.rollbacks)
             self._draw(shown.screen if waiting.changes == self._changes else None)
-            self._announce.show(shown.kind, shown.message)
+            news = session.arrivals()  # told with the verdict rather than flashed over it
+            said = shown.message if news is None else f"{shown.message.rstrip('.')}. {news.message}"
+            self._announce.show(shown.kind, said)
 
     # --- showing -----------------------------------------------------------------------
 
@@ -196,6 +209,9 @@ class PickingView(QWidget):
             self._changes += 1  # drawn when the next verdict is shown, read again then
             return
         self._draw(None)
+        news = self.session.arrivals() if self.session is not None else None
+        if news is not None:
+            self._announce.show(news.kind, news.message)
 
     def _draw(self, screen: Screen | None) -> None:
         """Show the page of `screen`, or of the session's state read now."""
@@ -231,6 +247,8 @@ class PickingView(QWidget):
             self._act(self.session.short(SHORT_REASONS[key - Qt.Key.Key_1]))
         elif page in (self.short_page, self.count_page) and key == Qt.Key.Key_Escape:
             self.refresh()
+        elif page is self.tote_page and key == Qt.Key.Key_Escape:
+            self.back_to_start()
         else:
             super().keyPressEvent(event)
             return

@@ -1,1 +1,1 @@
-"""The window around the workflows: sign-in, navigation, sync status and the feedback banner."""
+"""The shell: the window around the sections (frame, navigation, sign-in form, status line); it decides nothing."""

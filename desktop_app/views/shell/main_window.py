@@ -1,21 +1,60 @@
 """The main window: who is signed in, the sections their roles allow, the feedback banner and the sync status."""
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu, QPushButton,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QFontMetrics, QPainter, QPaintEvent
+from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu,
+                               QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop_app.views.shell.signin_view import SignInView
-from desktop_app.views.shell.status_bar import OfflineBanner, SyncStatusBar
+from desktop_app.views.shell.status_bar import SyncStatusBar
 from desktop_app.views.shell.style import Layout
 
-SECTIONS = ("pick", "pack", "studio", "exceptions", "devices")
-SECTION_WORDS = {"pick": "Pick", "pack": "Pack", "studio": "Studio", "exceptions": "Exceptions", "devices": "Devices"}
-MENU_SECTIONS = ("devices",)  # on a handheld: in the ☰ menu, so the sections keep to two rows
+# A handheld's 800 px of height holds two rows of two section buttons; more go into the ☰ menu.
+HANDHELD_BUTTONS = 4
+
+# What people read; kept together so that translation finds them in one place.
+MENU_SETTINGS, MENU_SIGN_OUT = "Settings", "Sign out"
+SETTINGS, SIGN_OUT = "Settings", "Sign out"
+TYPE_A_CODE, TYPE_A_CODE_SHORT = "Type a code from a damaged label ⏎", "Type a code ⏎"
+
+
+class NavButton(QPushButton):
+    """A section's button: its title, and the section's status (how many things wait there) in a small badge."""
+
+    def __init__(self, title: str, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent, objectName=name)
+        self.badge = ""
+
+    def set_badge(self, text: str) -> None:
+        self.badge = text
+        self.setAccessibleDescription(text)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        # Painted in the corner rather than added to the title, so the title never needs more width.
+        super().paintEvent(event)
+        if not self.badge:
+            return
+        font = QFont(self.font())
+        font.setBold(True)
+        font.setPixelSize(max(11, self.height() // 5))
+        metrics = QFontMetrics(font)
+        height = metrics.height()
+        width = max(height, metrics.horizontalAdvance(self.badge) + height // 2)
+        box = QRect(self.width() - width - 4, 4, width, height)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#b71c1c"))
+        painter.drawRoundedRect(box, height / 2, height / 2)
+        painter.setPen(QColor("white"))
+        painter.setFont(font)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.badge)
+        painter.end()
 
 
 class MainWindow(QMainWindow):
-    """Layout of the shell; what happens on a tap or a scan is decided by desktop_app.shell."""
+    """Layout of the station; what happens on a tap or a scan is decided by desktop_app.station."""
 
     section_chosen = Signal(str)
     sign_out_requested = Signal()
@@ -23,32 +62,26 @@ class MainWindow(QMainWindow):
     code_typed = Signal(str)  # the manual entry field, for labels the scanner cannot read
     closing = Signal()
 
-    def __init__(self, layout: Layout, banner: QWidget, pages: dict[str, QWidget],
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, layout: Layout, banner: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.layout_kind = layout
         self.setWindowTitle("Floorhand")
         self.setStyleSheet(layout.style_sheet())
         self.signin = SignInView()
-        self.offline = OfflineBanner()
-        self.status = SyncStatusBar(compact=layout.handheld)
+        self.status = SyncStatusBar(layout)
+        self.offline = self.status.notice  # offline, or work not getting through: in the status line's place
         self.banner = banner
         self.who = QLabel("", objectName="hint" if layout.handheld else "who", wordWrap=not layout.handheld)
         self.nav = QButtonGroup(self, exclusive=True)
-        self.nav_buttons = {name: self._tool_button(SECTION_WORDS[name], f"nav:{name}") for name in SECTIONS}
-        for name, button in self.nav_buttons.items():
-            button.hide()  # shown in show_signed_in, for the sections the person's roles allow
-            button.setCheckable(True)
-            self.nav.addButton(button)
-            button.clicked.connect(lambda _=False, n=name: self.section_chosen.emit(n))
-        self.manual = QLineEdit(objectName="manual-entry", placeholderText="Type a code ⏎" if layout.handheld
-                                else "Type a code from a damaged label ⏎")
+        self.nav_buttons: dict[str, NavButton] = {}
+        self.titles: dict[str, str] = {}
+        self.menu_sections: dict = {}  # key -> QAction, on a handheld: sections past its two rows of buttons
+        self.manual = QLineEdit(objectName="manual-entry",
+                                placeholderText=TYPE_A_CODE_SHORT if layout.handheld else TYPE_A_CODE)
         self.manual.returnPressed.connect(self._typed)
-        self.pages = pages
+        self.pages: dict[str, QWidget] = {}
         self.stack = QStackedWidget()
         self.stack.addWidget(self.signin)
-        for page in pages.values():
-            self.stack.addWidget(page)
         self.setCentralWidget(self._build(layout))
         self.show_signed_out()
 
@@ -65,15 +98,12 @@ class MainWindow(QMainWindow):
         if layout.handheld:
             # 800 px of height: the sections and a menu share one row, the name goes to the
             # status line at the bottom.
-            menu = QMenu(self)
-            # Sections a handheld has no room for in its two rows go into the menu (MENU_SECTIONS).
-            self.menu_sections = {name: menu.addAction(SECTION_WORDS[name],
-                                                       lambda n=name: self.section_chosen.emit(n))
-                                  for name in MENU_SECTIONS}
-            menu.addAction("Settings", self.settings_requested.emit)
-            menu.addAction("Sign out", self.sign_out_requested.emit)
+            self.menu = QMenu(self, objectName="menu-list")
+            self._menu_end = self.menu.addSeparator()  # sections go above it
+            self.menu.addAction(MENU_SETTINGS, self.settings_requested.emit)
+            self.menu.addAction(MENU_SIGN_OUT, self.sign_out_requested.emit)
             self.menu_button = self._tool_button("☰", "menu")
-            self.menu_button.setMenu(menu)
+            self.menu_button.setMenu(self.menu)
             self.menu_button.setMinimumWidth(64)
             row = QHBoxLayout()
             row.addLayout(self.nav_row, 1)
@@ -81,7 +111,7 @@ class MainWindow(QMainWindow):
             header_layout.addLayout(row)
             self.status.add_to_line(self.who)
         else:
-            settings, sign_out = self._tool_button("Settings", "settings"), self._tool_button("Sign out", "sign-out")
+            settings, sign_out = self._tool_button(SETTINGS, "settings"), self._tool_button(SIGN_OUT, "sign-out")
             settings.clicked.connect(self.settings_requested.emit)
             sign_out.clicked.connect(self.sign_out_requested.emit)
             top = QHBoxLayout()
@@ -93,13 +123,39 @@ class MainWindow(QMainWindow):
         root = QWidget()
         column = QVBoxLayout(root)
         column.setContentsMargins(8 if layout.handheld else 16, 8, 8 if layout.handheld else 16, 4)
-        column.addWidget(self.offline)
         column.addWidget(self.header)
         column.addWidget(self.banner)
         column.addWidget(self.stack, 1)
         column.addWidget(self.manual)
-        column.addWidget(self.status)
+        column.addWidget(self.status)  # a fixed height, whatever it says: nothing above it moves
         return root
+
+    def add_section(self, key: str, title: str, page: QWidget) -> None:
+        """A section's button (and, on a handheld, its menu item) and its page; shown in show_signed_in."""
+        button = NavButton(title, f"nav:{key}")
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.setCheckable(True)
+        button.hide()
+        button.clicked.connect(lambda _=False: self.section_chosen.emit(key))
+        self.nav.addButton(button)
+        self.nav_buttons[key], self.titles[key], self.pages[key] = button, title, page
+        if self.layout_kind.handheld:
+            action = self.menu.addAction(title, lambda: self.section_chosen.emit(key))
+            self.menu.removeAction(action)
+            self.menu.insertAction(self._menu_end, action)
+            action.setVisible(False)
+            self.menu_sections[key] = action
+        self.stack.addWidget(page)
+
+    def set_section_status(self, key: str, text: str) -> None:
+        """A section's status (a count of what waits there) on its button and menu item."""
+        self.nav_buttons[key].set_badge(text)
+        if key in self.menu_sections:
+            self.menu_sections[key].setText(f"{self.titles[key]} ({text})" if text else self.titles[key])
+
+    def signing_in(self) -> bool:
+        """Whether the sign-in (or switch) form is on screen."""
+        return self.stack.currentWidget() is self.signin
 
     def show_signed_out(self, switching_from: str | None = None) -> None:
         """The sign-in form (or the user switch form) fills the window."""
@@ -112,37 +168,38 @@ class MainWindow(QMainWindow):
     def show_signed_in(self, who: str, sections: list[str]) -> None:
         """The header for the person signed in, with only the sections their roles allow."""
         self.who.setText(who.split(" · ")[0] if self.layout_kind.handheld else who)
-        self.header.show()
-        self.manual.show()
+        self.show_signed_in_again()
         while self.nav_row.count():
             self.nav_row.takeAt(0)
-        in_menu = [name for name in sections if self.layout_kind.handheld and name in MENU_SECTIONS]
-        buttons = [name for name in sections if name not in in_menu]
-        columns = 2 if self.layout_kind.handheld and len(buttons) > 3 else max(len(buttons), 1)
-        for i, name in enumerate(buttons):
-            self.nav_row.addWidget(self.nav_buttons[name], i // columns, i % columns)
-        for name, button in self.nav_buttons.items():
-            button.setVisible(name in buttons)
-        for name, action in getattr(self, "menu_sections", {}).items():
-            action.setVisible(name in in_menu)
+        handheld = self.layout_kind.handheld
+        buttons = sections[:HANDHELD_BUTTONS] if handheld else list(sections)
+        in_menu = [key for key in sections if key not in buttons]
+        columns = min(2, len(buttons)) if handheld else len(buttons)
+        for i, key in enumerate(buttons):
+            self.nav_row.addWidget(self.nav_buttons[key], i // max(columns, 1), i % max(columns, 1))
+        for key, button in self.nav_buttons.items():
+            button.setVisible(key in buttons)
+        for key, action in self.menu_sections.items():
+            action.setVisible(key in in_menu)
 
-    def show_section(self, name: str) -> None:
-        self.nav_buttons[name].setChecked(True)
-        page = self.pages[name]
+    def show_signed_in_again(self) -> None:
+        """Back from the switch form to the person who was working."""
+        self.header.show()
+        self.manual.show()
+
+    def show_section(self, key: str) -> None:
+        self.nav_buttons[key].setChecked(True)
+        page = self.pages[key]
         self.stack.setCurrentWidget(page)
-        activate = getattr(page, "activate", None)
-        if activate is not None:
-            activate()
-        else:
-            page.setFocus()
+        page.setFocus()
 
     def _typed(self) -> None:
         text = self.manual.text().strip()
         self.manual.clear()
         if text:
             self.code_typed.emit(text)
-        current = self.stack.currentWidget()
-        (getattr(current, "activate", None) or current.setFocus)()
+        if not self.signing_in():  # a badge typed here opened the switch form, whose fields keep the focus
+            self.stack.currentWidget().setFocus()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.closing.emit()

@@ -1,7 +1,11 @@
-"""A page for a workflow that is not built yet: it says so plainly."""
+"""A section whose work is not built yet: its page says so plainly."""
+
+from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from desktop_app.sections import Banners, Section
 
 
 class NotBuiltYet(QWidget):
@@ -18,3 +22,10 @@ class NotBuiltYet(QWidget):
         layout.addWidget(title)
         layout.addWidget(text)
         layout.addStretch(2)
+
+
+class NotBuiltYetSection(Section):
+    """A section people can open although its work is not built yet: it says so, and takes no scan."""
+
+    def __init__(self, key: str, title: str, roles: Iterable[str], what: str, banners: Banners) -> None:
+        super().__init__(key, title, roles, NotBuiltYet(what), banners.voice(key))

@@ -1,13 +1,20 @@
-"""The sync engine's snapshot in words: a status line at the bottom and a banner when offline."""
+"""The sync engine's snapshot in words: one status line at the bottom, a strong strip when work cannot get out.
+
+The line keeps one height whatever it says, so a network drop never moves a control under a
+finger; a text too long for a narrow screen is set smaller rather than cut.
+"""
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedLayout, QWidget
 
+from desktop_app.views.shell.style import Layout
 from sync.connectivity import SyncState
 from sync.engine import SyncStatus
 
+# What people read; kept together so that translation finds them in one place.
 _STATE_WORDS = {
     SyncState.IDLE: ("Online", "#1b8a3a"),
     SyncState.SYNCING: ("Online, sending", "#1b8a3a"),
@@ -17,20 +24,39 @@ _STATE_WORDS = {
     SyncState.ERROR: ("Server problem", "#b71c1c"),
     SyncState.DEVICE_REFUSED: ("Device not accepted", "#b71c1c"),
 }
+# A handheld's line also holds the name of the person signed in: fewer words.
+_COMPACT_WORDS = {SyncState.SYNCING: "Sending", SyncState.AUTH_REQUIRED: "Not signed in",
+                  SyncState.DEVICE_REFUSED: "Not accepted"}
+_NEVER = "never"
+_SAVED = "Your work is saved on this device"
+_OFFLINE = "OFFLINE — {saved} and is sent when the network is back."
+_NOT_CONNECTED = "NOT CONNECTED — {saved}. Sign in online so it can be sent."
+_SERVER_PROBLEM = "SERVER PROBLEM — {saved}. {error}"
+_REFUSED = "DEVICE NOT ACCEPTED — work is saved here but cannot be sent. Call IT."
+_COMPACT_NOTICES = {SyncState.OFFLINE: "OFFLINE — work saved here",
+                    SyncState.AUTH_REQUIRED: "NOT CONNECTED — sign in",
+                    SyncState.ERROR: "SERVER PROBLEM — work saved here",
+                    SyncState.DEVICE_REFUSED: "DEVICE NOT ACCEPTED — call IT"}
+_STUCK = ("Work is not getting through: call a supervisor", "Not getting through: call a supervisor")
+_STALE = ("Work is sent, but no news comes from the server: what you see may be old. Call a supervisor",
+          "No news from the server: call a supervisor")
+_WAITING = "({n} action{s} waiting to send)"
+_NOTICE_COLOURS = {"offline": "#8a4b00", "alarm": "#b71c1c"}
 
 
-def _clock(at: datetime | None) -> str:
-    return "never" if at is None else at.astimezone().strftime("%H:%M:%S")
+def _clock(at: datetime | None, seconds: bool = True) -> str:
+    return _NEVER if at is None else at.astimezone().strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
 def describe(status: SyncStatus, compact: bool = False) -> tuple[str, str, str]:
     """(state words, colour, details) of a snapshot; compact for a handheld's narrow screen."""
-    words, colour = _STATE_WORDS[status.state if status.pending or status.state is not SyncState.SYNCING
-                                 else SyncState.IDLE]
+    state = status.state if status.pending or status.state is not SyncState.SYNCING else SyncState.IDLE
+    words, colour = _STATE_WORDS[state]
     last = max((t for t in (status.last_push_at, status.last_pull_at) if t is not None), default=None)
     if compact:
+        # The exceptions waiting are on the Exceptions button: the line keeps to what it alone says.
         waiting = "all sent" if status.pending == 0 else f"{status.pending} waiting"
-        return words, colour, f"{waiting} · {_clock(last)}" + (f" · {status.rejected} exc." if status.rejected else "")
+        return _COMPACT_WORDS.get(state, words), colour, f"{waiting} · {_clock(last, seconds=False)}"
     waiting = "all work sent" if status.pending == 0 else (
         f"{status.pending} action{'s' if status.pending != 1 else ''} waiting to send")
     parts = [waiting, f"last sync {_clock(last)}"]
@@ -40,58 +66,128 @@ def describe(status: SyncStatus, compact: bool = False) -> tuple[str, str, str]:
 
 
 def alarm_text(status: SyncStatus, compact: bool = False) -> str | None:
-    """The line under the status when sync is half broken: work not getting out, or news not coming in."""
+    """The words when sync is half broken: work not getting out, or news not coming in."""
     if status.stuck:
-        return ("Not getting through: call a supervisor" if compact
-                else "Work is not getting through: call a supervisor")
+        return _STUCK[compact]
     if status.stale:
-        return ("No news from the server: call a supervisor" if compact
-                else "Work is sent, but no news comes from the server: what you see may be old. Call a supervisor")
+        return _STALE[compact]
     return None
 
 
-def offline_text(status: SyncStatus) -> str | None:
-    """What the banner says when work cannot be sent now; None while the server answers."""
-    saved = "Your work is saved on this device"
+def offline_text(status: SyncStatus, compact: bool = False) -> str | None:
+    """What the strip says when work cannot be sent now; None while the server answers."""
+    if status.state is SyncState.AUTH_REQUIRED and not status.pending:
+        return None  # before anyone has signed in this is the normal state, not news for a strip
+    if compact and status.state in _COMPACT_NOTICES:
+        return _COMPACT_NOTICES[status.state]
     if status.state is SyncState.OFFLINE:
-        return f"OFFLINE — {saved} and is sent when the network is back."
-    if status.state is SyncState.AUTH_REQUIRED and status.pending:
-        # Before anyone has signed in this is the normal state, not news for a banner.
-        return f"NOT CONNECTED — {saved}. Sign in online so it can be sent."
+        return _OFFLINE.format(saved=_SAVED)
+    if status.state is SyncState.AUTH_REQUIRED:
+        return _NOT_CONNECTED.format(saved=_SAVED)
     if status.state is SyncState.ERROR:
-        return f"SERVER PROBLEM — {saved}. {status.last_error or ''}".strip()
+        return _SERVER_PROBLEM.format(saved=_SAVED, error=status.last_error or "").strip()
     if status.state is SyncState.DEVICE_REFUSED:
         # A revoked handheld, or a data folder copied to another machine: nothing goes out until IT acts.
         # The server's reason (who took it out of service, when) is in the log; here, what to do.
-        return "DEVICE NOT ACCEPTED — work is saved here but cannot be sent. Call IT."
+        return _REFUSED
     return None
 
 
-class SyncStatusBar(QWidget):
-    """One line at the bottom of the window: online or not, what is waiting, when the last sync was."""
+class FitLabel(QLabel):
+    """One line of text in the largest type, down to a floor, that fits the label's width: never cut, never wider.
 
-    def __init__(self, compact: bool = False, parent: QWidget | None = None) -> None:
+    The type size goes into the label's own style sheet (a window's style sheet would override setFont()).
+    """
+
+    SMALLEST_PIXEL_SIZE = 11
+
+    def __init__(self, pixel_size: int, *, bold: bool = False, name: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName=name)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # a server's error text is not markup
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._base, self._bold = pixel_size, bold
+        self._colours = ("transparent", "")
+        self._full = ""
+        self._applied: tuple | None = None
+        self.setFixedHeight(QFontMetrics(self._font(pixel_size)).lineSpacing() + 8)
+
+    def _font(self, size: int) -> QFont:
+        font = QFont(self.font())
+        font.setBold(self._bold)
+        font.setPixelSize(size)
+        return font
+
+    @property
+    def full_text(self) -> str:
+        """The text as given; text() is what shows, cut with "…" only when even the smallest type is too wide."""
+        return self._full
+
+    def set_colours(self, background: str, colour: str = "") -> None:
+        self._colours = (background, colour)
+        self._fit()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
+        self._full = text
+        self._fit()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(0, self.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(0, self.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        room = max(self.width() - 16, 1)  # the 8 px padding each side, below
+        size = self._base
+        while size > self.SMALLEST_PIXEL_SIZE and QFontMetrics(self._font(size)).horizontalAdvance(self._full) > room:
+            size -= 1
+        shown = QFontMetrics(self._font(size)).elidedText(self._full, Qt.TextElideMode.ElideRight, room)
+        style = (size, *self._colours)
+        if style != self._applied:
+            self._applied = style
+            background, colour = self._colours
+            self.setStyleSheet(f"QLabel {{ font-size: {size}px; font-weight: {700 if self._bold else 400}; "
+                               f"background: {background}; padding: 0 8px; {f'color: {colour};' if colour else ''} }}")
+        super().setText(shown)
+
+
+class SyncStatusBar(QWidget):
+    """One line at the bottom of the window: online or not, what is waiting, when the last sync was.
+
+    While work cannot get out (offline, a refused device, a queue stuck) `notice` takes the
+    place of the state and details, in a strong colour, in the same height.
+    """
+
+    def __init__(self, layout: Layout, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.compact = compact
+        self.compact = layout.handheld
+        size = layout.px(18)
         self.state = QLabel("Starting…", objectName="sync-state")
-        self.details = QLabel("", objectName="sync-details")
-        # The details give way (cut at the right edge) rather than widen a narrow window.
-        self.details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.details.setMinimumWidth(0)
-        self.stuck = QLabel("", objectName="stuck", wordWrap=True)
-        self.stuck.hide()
-        self.line = QHBoxLayout()
-        self.line.addWidget(self.state)
-        self.line.addWidget(self.details, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.setSpacing(2)
-        layout.addLayout(self.line)
-        layout.addWidget(self.stuck)
+        self.details = FitLabel(size, name="sync-details")
+        self.notice = FitLabel(size, bold=True, name="offline")
+        line = QWidget()
+        row = QHBoxLayout(line)
+        row.setContentsMargins(8, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.state)
+        row.addWidget(self.details, 1)
+        self._slot = QStackedLayout()
+        self._slot.addWidget(line)
+        self._slot.addWidget(self.notice)
+        self.line = QHBoxLayout(self)
+        self.line.setContentsMargins(0, 0, 0, 0)
+        self.line.addLayout(self._slot, 1)
+        self.setFixedHeight(self.notice.height())
 
     def add_to_line(self, widget: QWidget) -> None:
         """Put widget at the right end of the status line (the handheld shows who is signed in there)."""
         self.line.addWidget(widget)
+        self.line.setContentsMargins(0, 0, 8, 0)
 
     def show_status(self, status: SyncStatus) -> None:
         words, colour, details = describe(status, self.compact)
@@ -99,22 +195,10 @@ class SyncStatusBar(QWidget):
         self.state.setStyleSheet(f"color: {colour}; font-weight: 700;")
         self.details.setText(details)
         alarm = alarm_text(status, self.compact)
-        self.stuck.setVisible(alarm is not None)
-        if alarm is not None:
-            self.stuck.setText(alarm)
-
-
-class OfflineBanner(QLabel):
-    """A full-width strip that makes it impossible to miss that work is not reaching the server."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, objectName="offline", wordWrap=True)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.hide()
-
-    def show_status(self, status: SyncStatus) -> None:
-        text = offline_text(status)
-        self.setVisible(text is not None)
+        text = alarm if alarm is not None else offline_text(status, self.compact)
+        if text is not None and not self.compact and status.pending:  # what the hidden details said
+            text += f" {_WAITING.format(n=status.pending, s='s' if status.pending != 1 else '')}"
         if text is not None:
-            self.setText(text)
+            self.notice.set_colours(_NOTICE_COLOURS["alarm" if alarm is not None else "offline"], "white")
+            self.notice.setText(text)
+        self._slot.setCurrentWidget(self.notice if text is not None else self._slot.widget(0))

@@ -37,9 +37,10 @@ class Layout:
         QLabel#big {{ font-size: {self.px(24 if self.handheld else 32)}px; font-weight: 700; }}
         QLabel#hint {{ color: #4a545b; }}
         QLabel#error {{ color: #b71c1c; font-weight: 700; }}
-        QLabel#offline {{ background: #8a4b00; color: white; font-size: {self.px(20)}px; font-weight: 700;
-                         padding: 8px; }}
-        QLabel#stuck {{ background: #b71c1c; color: white; font-weight: 700; padding: 6px; }}
+        QMenu {{ font-size: {self.px(20)}px; }}
+        QMenu::item {{ min-height: {self.touch - 16}px; padding: 8px 32px 8px 16px; }}
+        QMenu::item:selected {{ background: #1f4e79; color: white; }}
+        QMenu::separator {{ height: 2px; background: #c5cbcf; margin: 4px 8px; }}
         QProgressBar {{ min-height: 28px; font-size: {self.px(18)}px; font-weight: 700; }}
         """
 

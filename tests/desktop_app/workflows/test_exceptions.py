@@ -142,7 +142,7 @@ def test_no_refusals_no_cards(outbox):
     ("pick.confirm", {"task": 4, "location": "B-02-01-3"}, "wrong_product", "put it back at B-02-01-3"),
     ("tote.assign", {"tote": "T-0009", "order": 2}, "tote_in_use", "Tote T-0009 already holds another order"),
     ("pack.confirm", {"order": 7}, "order_cancelled", "Do not ship"),
-    ("asset.register", {"asset": 3}, "unknown_asset", "no such asset"),
+    ("asset.register", {"asset": 3}, "unknown_asset", "no such image"),
     ("shot.qc", {"shot": 3, "decision": "reject"}, "comment_required", "write what the photographer should redo"),
 ])
 def test_advice_per_code(name, args, code, expected):

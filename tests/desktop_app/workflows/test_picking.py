@@ -4,63 +4,10 @@ import pytest
 
 from desktop_app.workflows.picking import PickingOptions, PickingSession, PickingState
 from order_api.models import Order, PickTask
-from scanners.codes import LocationLabel, ProductCode, ToteCode, Unrecognised, UserBadge
-
-
-class StoredSession(PickingSession):
-    """The session as the screen shows it: every outcome once its action is stored (verdict), so a
-    test can read the journal right after. The tests of the wait itself use PickingSession."""
-
-    def scan(self, code):
-        return self.verdict(super().scan(code), timeout=30)
-
-    def enter_quantity(self, qty, task_id=None):
-        return self.verdict(super().enter_quantity(qty, task_id), timeout=30)
-
-    def short(self, reason):
-        return self.verdict(super().short(reason), timeout=30)
-
-    def undo_last(self):
-        return self.verdict(super().undo_last(), timeout=30)
-
-
-def product(gtin13: str, quantity: int | None = None) -> ProductCode:
-    return ProductCode(gtin="0" + gtin13, raw=gtin13, quantity=quantity)
-
-
-def assign_totes(session: PickingSession, first: int = 1) -> None:
-    n = first
-    while session.tote_needed() is not None:
-        assert session.scan(ToteCode(f"T-{n:04d}")).kind == "accept"
-        n += 1
-
-
-def pick_current(session: PickingSession):
-    """Walk to the current bin and scan items until the task is complete; returns the last outcome."""
-    card = session.current()
-    assert session.scan(LocationLabel(card.location_label)).kind == "accept"
-    for _ in range(card.remaining):
-        outcome = session.scan(product(card.gtin))
-    return outcome
-
-
-def pick_everything(session: PickingSession):
-    assign_totes(session)
-    outcome = None
-    while session.current() is not None:
-        outcome = pick_current(session)
-    return outcome
-
-
-def server_tasks(server, batch_id: int) -> list[PickTask]:
-    with server.db.read() as s:
-        tasks = s.query(PickTask).filter_by(batch_id=batch_id).all()
-        s.expunge_all()
-        return tasks
-
-
-def queued(core) -> list[tuple[str, dict]]:
-    return [(m.name, m.args) for m in core.outbox.in_view()]
+from scanners.codes import LocationLabel, ToteCode, Unrecognised, UserBadge
+from tests.desktop_app.workflows.picking_steps import (
+    StoredSession, assign_totes, pick_current, pick_everything, product, queued, server_tasks,
+)
 
 
 @pytest.fixture
@@ -99,15 +46,6 @@ def test_tasks_come_in_route_order_with_the_batch_progress(session):
     second = session.current()
     assert second.location_label == "A-01-02-1" and second.gtin == "4012345678901"
     assert (second.lines_done, second.lines_total) == (1, 2)
-
-
-def test_a_tote_already_used_in_the_batch_is_refused(core, session):
-    assert session.scan(ToteCode("T-0001")).kind == "accept"
-    before = queued(core)
-    outcome = session.scan(ToteCode("T-0001"))
-    assert outcome.kind == "reject" and "already holds" in outcome.message
-    assert queued(core) == before
-    assert session.state is PickingState.NEED_TOTES
 
 
 def test_wrong_location_and_wrong_product_change_nothing(core, session):
@@ -241,10 +179,14 @@ def test_a_short_pick_moves_on_and_the_reallocated_task_joins_the_batch(server, 
     assert outcome.kind == "done"
     assert queued(core)[-1] == ("pick.short", {"task": shorted.task_id, "reason": "not_found"})
 
+    assert session.arrivals() is None
     core.engine.sync_once()  # the server finds the product in another bin and adds a task to the batch
     card = session.current()
     assert session.state is PickingState.NEED_LOCATION
     assert (card.location_label, card.gtin, card.remaining) == ("B-02-01-1", "4012345678901", 2)
+    news = session.arrivals()
+    assert (news.kind, news.message) == ("info", "Also at B-02-01-1: added to the end of the walk")
+    assert session.arrivals() is None  # told once
     assert pick_current(session).kind == "done"
     core.engine.sync_once()
     tasks = {t.location_id: t for t in server_tasks(server, session.batch_id)}

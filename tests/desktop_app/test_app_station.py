@@ -1,4 +1,4 @@
-"""The shell: switching user by badge, offline sign-in, sections by role, settings, and the command line."""
+"""The station: switching user by badge, offline sign-in, sections by role, settings, and the command line."""
 
 import subprocess
 import sys
@@ -25,13 +25,13 @@ def test_scanning_another_badge_switches_user_and_back_returns(drive):
     assert d.window.stack.currentWidget() is d.window.signin
     assert d.window.signin.username.text() == "Badge U0004" and d.focus() is d.window.signin.pin
     d.window.signin.cancel.click()  # Back: anna goes on where she was
-    assert d.app.shell.person.username == "anna" and d.picking.session is anna_session
+    assert d.app.station.person.username == "anna" and d.picking.session is anna_session
     assert d.picking.pages.currentWidget() is d.picking.task_page
 
     d.scan("U0004")
     d.window.signin.pin.setText("1111")
     d.press(Qt.Key.Key_Return)
-    d.qtbot.waitUntil(lambda: d.app.shell.person.username == "sam", timeout=15_000)
+    d.qtbot.waitUntil(lambda: d.app.station.person.username == "sam", timeout=15_000)
     visible = [name for name, b in d.window.nav_buttons.items() if b.isVisible()]
     assert visible == ["pick", "pack", "studio", "exceptions", "devices"]
     assert d.picking.session is not anna_session and d.picking.session.user == "sam"
@@ -61,9 +61,9 @@ def test_signing_in_offline_with_the_kept_pin_after_an_online_sign_in(server, re
     signin.username.setText("anna")
     signin.pin.setText("1111")
     signin.sign_in.click()
-    d.qtbot.waitUntil(lambda: d.app.shell.person is not None or bool(signin.error.text()), timeout=15_000)
+    d.qtbot.waitUntil(lambda: d.app.station.person is not None or bool(signin.error.text()), timeout=15_000)
     assert signin.error.text() == ""
-    assert d.app.shell.person.online is False
+    assert d.app.station.person.online is False
     assert "offline" in d.window.who.text()
     d.press(Qt.Key.Key_Return)  # no batch was claimed on this device, and claiming needs the server
     d.qtbot.waitUntil(lambda: d.said[-1][0] == "reject", timeout=15_000)

@@ -1,0 +1,89 @@
+"""Exceptions as a section of the station: the refused actions, read and marked as dealt with on a worker."""
+
+import logging
+
+from desktop_app.sections import Banners, Section
+from desktop_app.tasks import TaskRunner
+from desktop_app.views.exceptions.exceptions_view import ExceptionsView
+from desktop_app.workflows.exceptions import Exceptions, NotAllowedToResolve
+from sync.client import ClientCore
+from sync.engine import SyncStatus
+from sync.outbox import RejectedMutation
+from sync.signin import SignedIn
+
+log = logging.getLogger(__name__)
+
+KEY, TITLE = "exceptions", "Exceptions"
+ROLES = None  # everyone: a picker sees why her work was refused, a supervisor puts it right
+
+# What people read; kept together so that translation finds them in one place.
+REFUSED = "{n} action{s} refused by the server: see {title}"
+LOAD_FAILED = "The refused actions could not be read. Tap Refresh; if it happens again, call IT."
+NOT_ALLOWED = "Only a supervisor can mark a refused action as dealt with."
+RESOLVE_FAILED = "Marking it as dealt with did not work. Tap Refresh and try again; if it happens again, call IT."
+
+
+class ExceptionsSection(Section):
+    """Wraps the ExceptionsView: loads the cards when shown or when refusals arrive, resolves on request."""
+
+    def __init__(self, core: ClientCore, runner: TaskRunner, banners: Banners) -> None:
+        view = ExceptionsView()
+        super().__init__(KEY, TITLE, ROLES, view, banners.voice(KEY))
+        self.view = view
+        self._core, self._runner = core, runner
+        self.exceptions = Exceptions(core.outbox, name_of=self._name_of)
+        view.resolve_requested.connect(self._resolve)
+        view.refresh_requested.connect(self.load)  # also each time the view is shown
+
+    def set_person(self, person: SignedIn | None) -> None:
+        super().set_person(person)
+        self.view.show_cards([], can_resolve=False)  # read again for the new person when shown
+
+    def load(self) -> None:
+        person = self.person
+        if person is None:
+            return
+        can = self.exceptions.can_resolve(person.roles)
+
+        def loaded(cards: list) -> None:
+            if person is self.person:  # nobody else signed in meanwhile
+                self.view.show_cards(cards, can)
+
+        def failed(exc: BaseException) -> None:
+            log.error("reading the refused actions failed", exc_info=exc)
+            if person is self.person:
+                self.say.show("reject", LOAD_FAILED)
+
+        self._runner.run(self.exceptions.cards, loaded, failed, name="load exceptions")
+
+    def _resolve(self, mutation_id: str) -> None:
+        person = self.person
+        if person is None:
+            return
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, NotAllowedToResolve):
+                message = NOT_ALLOWED
+            else:
+                log.error("marking refused action %s as dealt with failed", mutation_id, exc_info=exc)
+                message = RESOLVE_FAILED
+            if person is self.person:
+                self.say.show("reject", message)
+            self.load()
+
+        self._runner.run(lambda: self.exceptions.resolve(mutation_id, person.username, person.roles),
+                         lambda _done: self.load(), failed, name="resolve exception")
+
+    def data_changed(self, status: SyncStatus) -> None:
+        self.status_changed.emit(str(status.rejected) if status.rejected else "")
+
+    def rejected(self, mutations: list[RejectedMutation]) -> str | None:
+        if self.on_screen:
+            self.load()
+        n = len(mutations)
+        return REFUSED.format(n=n, s="" if n == 1 else "s", title=self.title)
+
+    def _name_of(self, entity: str, row_id: int) -> str | None:
+        """The order number or batch code of an id, from the local view (worker thread: read only)."""
+        row = self._core.view.row(entity, row_id)
+        return None if row is None else row.get("number") or row.get("code")
