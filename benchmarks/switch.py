@@ -113,7 +113,7 @@ def one_round(url: str, db_file: Path, folder: Path) -> list[tuple[str, str, flo
             app.station._signed_in = original
 
             def complete() -> bool:
-                status = app.sync_feed.last
+                status = app.sync_signals.last
                 if status is None or status.state is not SyncState.IDLE:
                     return False
                 with app.core.store.replica.read() as conn:

@@ -20,7 +20,7 @@ from desktop_app.logs import FILE_ONLY, LOG_FILE, log_dir_of, route_qt_messages
 from desktop_app.sections import Banners
 from desktop_app.settings import Settings
 from desktop_app.station import Station
-from desktop_app.sync_feed import SyncFeed
+from desktop_app.sync_signals import SyncSignals
 from desktop_app.tasks import TaskRunner
 from desktop_app.version import VERSION
 from desktop_app.views.devices.section import DevicesSection
@@ -72,7 +72,7 @@ class FloorhandApp:
     station: Station
     picking: PickingSection
     wedge: WedgeScanner
-    sync_feed: SyncFeed
+    sync_signals: SyncSignals
     layout: Layout
     demo: DemoWarehouse | None = None
     _closed: bool = field(default=False, repr=False)
@@ -111,7 +111,7 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     window = MainWindow(layout, banner)
     if settings["device_name"]:  # which station this is, where supervisors see it too (Devices)
         window.setWindowTitle(f"Floorhand — {settings['device_name']}")
-    sync_feed = SyncFeed(core.engine, window)
+    sync_signals = SyncSignals(core.engine, window)
     picking = PickingSection(layout, runner, banners, core, picking_options(settings))
     sections = [
         picking,
@@ -121,11 +121,11 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
         DevicesSection(core, runner, banners),
     ]
     station = Station(core, window, sections, runner, banners, classify_options=classify_options(settings),
-                      sync_feed=sync_feed)
+                      sync_signals=sync_signals)
     wedge = WedgeScanner(wedge_settings(settings), **({"clock": wedge_clock} if wedge_clock else {}), parent=window)
     wedge.scanned.connect(station.scan)
     wedge.start()
-    app = FloorhandApp(settings, core, runner, feedback, banners, window, station, picking, wedge, sync_feed, layout,
+    app = FloorhandApp(settings, core, runner, feedback, banners, window, station, picking, wedge, sync_signals, layout,
                        demo)
     window.settings_requested.connect(lambda: _open_settings(app))
     window.resize(QSize(480, 800) if layout.handheld else QSize(1280, 800))
@@ -135,7 +135,7 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
         window.show_signed_out()
     banners.show("info", "Scan your badge to sign in")
     station.prepare()
-    runner.run(core.engine.status, sync_feed.status_changed.emit, name="first status")
+    runner.run(core.engine.status, sync_signals.status_changed.emit, name="first status")
     if start_engine:
         core.engine.start()
     return app

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, QTimer
 
 from desktop_app.sections import Banners, Section
-from desktop_app.sync_feed import SyncFeed
+from desktop_app.sync_signals import SyncSignals
 from desktop_app.tasks import TaskRunner
 from desktop_app.views.shell.main_window import MainWindow
 from desktop_app.views.shell.signin_view import SignInRequest
@@ -44,7 +44,7 @@ class Station(QObject):
     """Connects the window and the sections to the client core; every slow step goes through the task runner."""
 
     def __init__(self, core: ClientCore, window: MainWindow, sections: Sequence[Section], runner: TaskRunner,
-                 banners: Banners, *, classify_options: ClassifyOptions, sync_feed: SyncFeed) -> None:
+                 banners: Banners, *, classify_options: ClassifyOptions, sync_signals: SyncSignals) -> None:
         super().__init__(window)
         self.core, self.window, self.runner, self.banners = core, window, runner, banners
         self.classify_options = classify_options
@@ -66,8 +66,8 @@ class Station(QObject):
         window.sign_out_requested.connect(self.sign_out)
         window.section_chosen.connect(self.show_section)
         window.code_typed.connect(lambda text: self.scan(Scan(raw=text, source="manual")))
-        sync_feed.status_changed.connect(self.show_status)
-        sync_feed.rejected.connect(self._rejected)
+        sync_signals.status_changed.connect(self.show_status)
+        sync_signals.rejected.connect(self._rejected)
 
     # --- sections ----------------------------------------------------------------------
 

@@ -143,7 +143,7 @@ def test_no_control_moves_when_the_network_drops(drive, restart_server, layout, 
     d.window.resize(*size)
     d.sign_in("anna")
     start_batch(d)
-    d.qtbot.waitUntil(lambda: d.app.sync_feed.last is not None and not d.window.offline.isVisible(), timeout=15_000)
+    d.qtbot.waitUntil(lambda: d.app.sync_signals.last is not None and not d.window.offline.isVisible(), timeout=15_000)
     settle(d)
     online = control_places(d.window)
     assert any(name.startswith("NavButton") for name in online) and "QLineEdit('manual-entry')" in online

@@ -163,7 +163,7 @@ def test_a_batch_picked_offline_syncs_later_and_a_cancelled_order_becomes_an_exc
     assert d.picking.pages.currentWidget() is d.picking.summary_page
     d.qtbot.waitUntil(lambda: d.window.offline.isVisible(), timeout=15_000)
     assert "OFFLINE" in d.window.offline.text()
-    assert d.app.sync_feed.last.state is SyncState.OFFLINE and d.app.sync_feed.last.pending > 0
+    assert d.app.sync_signals.last.state is SyncState.OFFLINE and d.app.sync_signals.last.pending > 0
 
     with server.db.read() as s:
         cancelled_order = s.get(PickTask, first.task_id).line.order_id
@@ -171,7 +171,7 @@ def test_a_batch_picked_offline_syncs_later_and_a_cancelled_order_becomes_an_exc
     start()
     d.app.core.engine.kick()
 
-    d.qtbot.waitUntil(lambda: d.app.sync_feed.last.pending == 0 and d.app.sync_feed.last.rejected > 0,
+    d.qtbot.waitUntil(lambda: d.app.sync_signals.last.pending == 0 and d.app.sync_signals.last.rejected > 0,
                       timeout=20_000)
     d.qtbot.waitUntil(lambda: not d.window.offline.isVisible(), timeout=15_000)
     tasks = server_tasks(server, batch_id)

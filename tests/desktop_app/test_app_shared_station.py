@@ -60,7 +60,7 @@ def anna_picks_a_batch(d) -> None:
 
 
 def caught_up(d) -> None:
-    d.qtbot.waitUntil(lambda: d.app.sync_feed.last is not None and d.app.sync_feed.last.state is SyncState.IDLE
+    d.qtbot.waitUntil(lambda: d.app.sync_signals.last is not None and d.app.sync_signals.last.state is SyncState.IDLE
                       and d.app.core.engine.cursor() > 0, timeout=20_000)
 
 
@@ -92,7 +92,7 @@ def test_the_data_and_screens_follow_each_person_on_a_shared_device(station, sta
     assert {t["batch_id"] for t in d.app.core.view.rows("pick_task")} == {anna_batch}
     assert d.app.station.current_section() == "pick"
     # anna's picks went out under whichever session was there, each as anna.
-    d.qtbot.waitUntil(lambda: d.app.sync_feed.last.pending == 0, timeout=15_000)
+    d.qtbot.waitUntil(lambda: d.app.sync_signals.last.pending == 0, timeout=15_000)
     with server.db.read() as s:
         from sqlalchemy import select
 
@@ -112,7 +112,7 @@ def test_a_wrong_pin_during_a_switch_then_back_keeps_the_session_working(station
     d.window.signin.cancel.click()  # Back
     assert d.app.station.person.username == "anna" and d.window.stack.currentWidget() is d.picking
     pick_current(d)
-    d.qtbot.waitUntil(lambda: d.app.sync_feed.last.pending == 0, timeout=15_000)  # the next push succeeded
+    d.qtbot.waitUntil(lambda: d.app.sync_signals.last.pending == 0, timeout=15_000)  # the next push succeeded
     outcome = d.app.core.api.renew_batch(d.picking.session.batch_id)  # and a lease renewal
     assert outcome["batch"]["claimed_by"] == d.app.station.person.user_id
 
@@ -126,7 +126,7 @@ def test_offline_sign_in_without_a_keyring_sends_the_work_once_the_server_answer
     caught_up(first)
     start_batch(first)
     assign_totes(first, first=21)
-    qtbot.waitUntil(lambda: first.app.sync_feed.last.pending == 0, timeout=15_000)
+    qtbot.waitUntil(lambda: first.app.sync_signals.last.pending == 0, timeout=15_000)
     first.app.close()
     stop()
 
@@ -142,7 +142,7 @@ def test_offline_sign_in_without_a_keyring_sends_the_work_once_the_server_answer
         waiting = d.app.core.outbox.counts()[0]
         assert waiting >= 2
         seen = []
-        d.app.sync_feed.status_changed.connect(seen.append)
+        d.app.sync_signals.status_changed.connect(seen.append)
         start()  # the server is back; nobody signs in again
         d.app.core.engine.kick()
         qtbot.waitUntil(lambda: any(s.pending == 0 for s in seen), timeout=30_000)
@@ -175,4 +175,4 @@ def test_a_device_taken_out_of_service_says_so_on_its_screen_and_keeps_its_work(
                       timeout=15_000)
     assert "Call IT" in d.window.offline.text()
     assert d.window.status.state.text() == "● Device not accepted"
-    assert d.app.sync_feed.last.pending > 0
+    assert d.app.sync_signals.last.pending > 0

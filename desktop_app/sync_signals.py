@@ -5,7 +5,7 @@ from PySide6.QtCore import QObject, Signal
 from sync.engine import SyncEngine, SyncStatus
 
 
-class SyncFeed(QObject):
+class SyncSignals(QObject):
     """Re-emits the engine's worker-thread callbacks as signals delivered on the main thread.
 
     The engine calls its listeners on its own threads; a signal emitted there reaches slots of
