@@ -10,12 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QCoreApplication, QSize
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.crash import CrashHandler, tell_at_start
 from desktop_app.demo import DEMO_PEOPLE, DemoUnavailable, DemoWarehouse, start_demo
 from desktop_app.feedback import Feedback, FlashBanner
+from desktop_app.i18n import install_pseudo_locale, translate, use_qt
 from desktop_app.logs import FILE_ONLY, LOG_FILE, log_dir_of, route_qt_messages
 from desktop_app.sections import Banners
 from desktop_app.settings import Settings
@@ -34,6 +35,7 @@ from desktop_app.workflows.picking import PickingOptions
 from scanners.classify import ClassifyOptions
 from scanners.wedge import WedgeSettings
 from scanners.wedge_qt import WedgeScanner
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.client import ClientCore, default_data_dir
 from sync.engine import EngineOptions
 from sync.retry import RetryPolicy
@@ -75,6 +77,7 @@ class FloorhandApp:
     sync_signals: SyncSignals
     layout: Layout
     demo: DemoWarehouse | None = None
+    translator: object | None = None  # the pseudo-locale's, removed again at close
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -82,6 +85,8 @@ class FloorhandApp:
             return
         self._closed = True
         self.wedge.stop()
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
         self.runner.shutdown()
         self.core.close()
         if self.demo is not None:
@@ -99,6 +104,8 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     line in that list (README: How to add a section).
     """
     options = replace(options or EngineOptions(), retention_days=settings["retention_days"])
+    use_qt()  # every translate() from here on asks Qt's translators
+    translator = install_pseudo_locale(QCoreApplication.instance()) if settings["ui.language"] == "pseudo" else None
     core = ClientCore.open(data_dir, server_url, keyring=keyring, ca_bundle=settings["ca_bundle"] or None,
                            offline_days=settings["offline_days"], device_name=settings["device_name"],
                            app_version=VERSION, options=options, retry=retry)
@@ -110,13 +117,20 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     banners = Banners(feedback)
     window = MainWindow(layout, banner)
     if settings["device_name"]:  # which station this is, where supervisors see it too (Devices)
-        window.setWindowTitle(f"Floorhand — {settings['device_name']}")
+        window.setWindowTitle(translate("MainWindow", "Floorhand — {device}").format(device=settings["device_name"]))
     sync_signals = SyncSignals(core.engine, window)
     picking = PickingSection(layout, runner, banners, core, picking_options(settings))
     sections = [
         picking,
-        NotBuiltYetSection("pack", "Pack", ("packer", "supervisor", "admin"), "Packing", banners),
-        NotBuiltYetSection("studio", "Studio", ("photographer", "supervisor", "admin"), "The photo studio", banners),
+        NotBuiltYetSection("pack", QT_TRANSLATE_NOOP("Sections", "Pack"), ("packer", "supervisor", "admin"),
+                           QT_TRANSLATE_NOOP("Sections", "Packing"),
+                           QT_TRANSLATE_NOOP("Sections", "Packing is not part of this version of Floorhand yet. Use "
+                                                         "the paper process or the office system for now."), banners),
+        NotBuiltYetSection("studio", QT_TRANSLATE_NOOP("Sections", "Studio"), ("photographer", "supervisor", "admin"),
+                           QT_TRANSLATE_NOOP("Sections", "The photo studio"),
+                           QT_TRANSLATE_NOOP("Sections", "The photo studio is not part of this version of Floorhand "
+                                                         "yet. Use the paper process or the office system for now."),
+                           banners),
         ExceptionsSection(core, runner, banners),
         DevicesSection(core, runner, banners),
     ]
@@ -126,14 +140,14 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     wedge.scanned.connect(station.scan)
     wedge.start()
     app = FloorhandApp(settings, core, runner, feedback, banners, window, station, picking, wedge, sync_signals, layout,
-                       demo)
+                       demo, translator)
     window.settings_requested.connect(lambda: _open_settings(app))
     window.resize(QSize(480, 800) if layout.handheld else QSize(1280, 800))
     if demo is not None:
         station.demo = True
-        window.signin.site_hint = f"Demo warehouse: {DEMO_PEOPLE}."
+        window.signin.site_hint = translate("SignIn", "Demo warehouse: {people}.").format(people=DEMO_PEOPLE)
         window.show_signed_out()
-    banners.show("info", "Scan your badge to sign in")
+    banners.show("info", translate("SignIn", "Scan your badge to sign in"))
     station.prepare()
     runner.run(core.engine.status, sync_signals.status_changed.emit, name="first status")
     if start_engine:
@@ -160,8 +174,9 @@ def _open_settings(app: FloorhandApp) -> None:
         app.station.classify_options = classify_options(settings)
         app.picking.set_options(picking_options(settings))
         app.wedge.configure(wedge_settings(settings))
-        app.banners.show("info", "Settings saved. Some of the changes apply after Floorhand restarts."
-                         if dialog.restart_needed else "Settings saved")
+        app.banners.show("info", translate("Settings", "Settings saved. Some of the changes apply after Floorhand "
+                                                       "restarts.")
+                         if dialog.restart_needed else translate("Settings", "Settings saved"))
 
     dialog.saved.connect(saved)
     dialog.open()

@@ -19,6 +19,8 @@ from PySide6.QtCore import QObject, QRect, QSize, Qt, QtMsgType, QTimer, QUrl, S
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
+from desktop_app.i18n import translate
+
 log = logging.getLogger(__name__)
 
 # Bump when the synthesis below changes: file names carry it, so caches regenerate.
@@ -119,7 +121,7 @@ class FlashBanner(QLabel):
 
     def __init__(self, parent: QWidget | None = None, *, font_scale: float = 1.0, lines: int = 2) -> None:
         super().__init__(parent)
-        self.setAccessibleName("Scan feedback")
+        self.setAccessibleName(translate("Feedback", "Scan feedback"))  # what a screen reader calls it
         # The scanner types into the focused widget: the banner must never take that focus.
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         # Messages can quote scanned text; a "<" in a barcode must not be read as markup.

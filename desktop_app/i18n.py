@@ -28,24 +28,28 @@ def english_plural(text: str, n: int) -> str:
     return text.replace("%n", str(n)).replace("(s)", "" if n == 1 else "s")
 
 
-def _untranslated(context: str, text: str, n: int = -1) -> str:
+def _untranslated(context: str, text: str, disambiguation: str | None = None, n: int = -1) -> str:
     return english_plural(text, n)
 
 
-_translator: list[Callable[[str, str, int], str]] = [_untranslated]  # the one hook, set by use_qt()
+_translator: list[Callable[[str, str, str | None, int], str]] = [_untranslated]  # the one hook, set by use_qt()
 
 
-def translate(context: str, text: str, n: int = -1) -> str:
-    """The text in the person's language (n: the count a plural form depends on)."""
-    return _translator[0](context, text, n)
+def translate(context: str, text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    """The text in the person's language; n: the count a plural form depends on.
+
+    The signature is QCoreApplication.translate's, so lupdate reads a plural call
+    (`translate(ctx, "%n item(s)", None, n)`) as one.
+    """
+    return _translator[0](context, text, disambiguation, n)
 
 
 def use_qt() -> None:
     """Route translate() to Qt's installed translators (call once the QApplication exists)."""
     from PySide6.QtCore import QCoreApplication
 
-    def qt(context: str, text: str, n: int = -1) -> str:
-        found = QCoreApplication.translate(context, text, None, n)
+    def qt(context: str, text: str, disambiguation: str | None = None, n: int = -1) -> str:
+        found = QCoreApplication.translate(context, text, disambiguation, n)
         # No translation of a plural text: Qt filled in %n only; the source's "(s)" still needs a form.
         return english_plural(text, n) if n >= 0 and found == text.replace("%n", str(n)) else found
 

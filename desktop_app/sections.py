@@ -76,7 +76,8 @@ class Banners:
 class Section(QObject):
     """A screen with its own work, plugged into the station; the hooks below do nothing unless overridden.
 
-    key: a stable name for code and tests ("pick"); title: what people read on its button;
+    key: a stable name for code and tests ("pick"); title: what people read on its button, in English,
+    marked with QT_TRANSLATE_NOOP("Sections", ...) and translated where it is shown;
     roles: the order API roles that open it (None: everyone signed in); widget: its screen;
     say: its voice on the banner. `on_screen` is kept by the station.
     """

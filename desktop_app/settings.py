@@ -79,6 +79,9 @@ SETTINGS: tuple[Setting, ...] = (
             "before they are trimmed (work not yet sent is never trimmed).", minimum=1, maximum=3650, restart=True),
     Setting("ui.layout", str, "auto", "Screen layout: 'auto' picks by screen size; 'desktop' or 'handheld' forces one.",
             choices=("auto", "desktop", "handheld"), restart=True),
+    Setting("ui.language", str, "en", "Language of the screens; 'pseudo' shows every text accented and 40% longer "
+            "in brackets, to find text that is not translated or does not fit.", choices=("en", "pseudo"),
+            restart=True),
     Setting("ui.font_scale", float, 1.0, "Text size relative to the system font.", minimum=0.75, maximum=2.0,
             restart=True),
     Setting("scanner.max_gap_ms", int, 50, "Longest pause between two keys of one scan, in milliseconds; "

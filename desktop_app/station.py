@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, QTimer
 
+from desktop_app.i18n import translate
 from desktop_app.sections import Banners, Section
 from desktop_app.sync_signals import SyncSignals
 from desktop_app.tasks import TaskRunner
@@ -19,6 +20,7 @@ from desktop_app.views.shell.signin_view import SignInRequest
 from desktop_app.workflows.signin import SignInFailed, sign_in
 from scanners.classify import ClassifyOptions, classify
 from scanners.codes import Classified, LocationLabel, ProductCode, Scan, ToteCode, Unrecognised, UserBadge
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.client import ClientCore
 from sync.engine import SyncStatus
 from sync.signin import SignedIn
@@ -27,17 +29,19 @@ log = logging.getLogger(__name__)
 
 REDRAW_MS = 100
 
-# What people read; kept together so that translation finds them in one place.
-SCAN_BADGE = "Scan your badge to sign in."
-OPEN_ELSEWHERE = "Open {titles} to use this scan."
-NOT_YOUR_WORK = "{what} is not used in your work."
-WHAT_IT_IS = {LocationLabel: "This bin label", ToteCode: "This tote", ProductCode: "This product barcode"}
-SIGN_IN_BROKE = "Sign-in failed because of a problem in this app. Try again; if it happens again, call IT."
-NO_KEY = "This device cannot read its sign-in key. Call IT."
-HELLO = "Hello {name}{note}"
-BADGE_PIN = "Badge {badge}: enter your PIN"
-SIGNED_OUT = "Signed out"
-OFFLINE_SUFFIX = " · offline"
+# What people read; kept together so that translation finds them in one place (context "Station").
+SCAN_BADGE = QT_TRANSLATE_NOOP("Station", "Scan your badge to sign in.")
+NOT_YOUR_WORK = {
+    LocationLabel: QT_TRANSLATE_NOOP("Station", "This bin label is not used in your work."),
+    ToteCode: QT_TRANSLATE_NOOP("Station", "This tote is not used in your work."),
+    ProductCode: QT_TRANSLATE_NOOP("Station", "This product barcode is not used in your work."),
+}
+NOT_YOUR_WORK_OTHER = QT_TRANSLATE_NOOP("Station", "This code is not used in your work.")
+SIGN_IN_BROKE = QT_TRANSLATE_NOOP("Station", "Sign-in failed because of a problem in this app. Try again; if it "
+                                             "happens again, call IT.")
+NO_KEY = QT_TRANSLATE_NOOP("Station", "This device cannot read its sign-in key. Call IT.")
+BADGE_PIN = QT_TRANSLATE_NOOP("Station", "Badge {badge}: enter your PIN")
+SIGNED_OUT = QT_TRANSLATE_NOOP("Station", "Signed out")
 
 
 class Station(QObject):
@@ -77,7 +81,7 @@ class Station(QObject):
             raise ValueError(f"a section {section.key!r} is registered already")
         section.setParent(self)  # goes with the window: no timer of a section outlives it
         self.sections.append(section)
-        self.window.add_section(section.key, section.title, section.widget)
+        self.window.add_section(section.key, translate("Sections", section.title), section.widget)
         section.status_changed.connect(lambda text, key=section.key: self.window.set_section_status(key, text))
 
     def sections_for(self, roles: Sequence[str]) -> list[Section]:
@@ -124,7 +128,9 @@ class Station(QObject):
             if isinstance(code, UserBadge):
                 self.window.signin.badge_scanned(code.code)
             else:
-                message = code.reason if isinstance(code, Unrecognised) else SCAN_BADGE
+                message = code.said(translate) if isinstance(code, Unrecognised) else SCAN_BADGE
+                if not isinstance(code, Unrecognised):  # the scan classification words the reason of the other
+                    message = translate("Station", SCAN_BADGE)
                 self.window.signin.show_error(message)
                 self.banners.show("reject", message)
             return
@@ -139,11 +145,17 @@ class Station(QObject):
     def _not_here(self, code: Classified, current: Section | None) -> str:
         """Why the section on screen does not take this scan, naming only sections this person has."""
         if isinstance(code, Unrecognised):
-            return code.reason
-        takers = [s.title for s in self._open if s is not current and s.accepts(code)]
+            return code.said(translate)
+        takers = [translate("Sections", s.title) for s in self._open if s is not current and s.accepts(code)]
+        if len(takers) == 1:
+            return translate("Station", "Open {section} to use this scan.").format(section=takers[0])
+        if len(takers) == 2:
+            return translate("Station", "Open {first} or {second} to use this scan.").format(first=takers[0],
+                                                                                          second=takers[1])
         if takers:
-            return OPEN_ELSEWHERE.format(titles=" or ".join(takers))
-        return NOT_YOUR_WORK.format(what=WHAT_IT_IS.get(type(code), "This code"))
+            return translate("Station", "Open one of these to use this scan: {sections}.").format(
+                sections=", ".join(takers))
+        return translate("Station", NOT_YOUR_WORK.get(type(code), NOT_YOUR_WORK_OTHER))
 
     # --- people ------------------------------------------------------------------------
 
@@ -154,11 +166,12 @@ class Station(QObject):
 
         def ready(_result: object) -> None:
             note = None if self.demo else signin.keyring_note
-            self.window.signin.set_device_note(note)
+            # The note is sync/credentials.py's sentence, looked up in the catalogue as it stands.
+            self.window.signin.set_device_note(translate("SignIn", note) if note else None)
 
         def failed(exc: BaseException) -> None:
             log.error("this device's secrets could not be read", exc_info=exc)
-            self.window.signin.set_device_note(NO_KEY)
+            self.window.signin.set_device_note(translate("Station", NO_KEY))
 
         self.runner.run(signin.prepare, ready, failed, name="read device secrets")
 
@@ -174,21 +187,27 @@ class Station(QObject):
             message = str(exc)
         else:
             log.error("sign-in failed", exc_info=exc)
-            message = SIGN_IN_BROKE
+            message = translate("Station", SIGN_IN_BROKE)
         self.window.signin.show_error(message)
         self.banners.show("reject", message)
 
     def _signed_in(self, person: SignedIn) -> None:
         self.person = person
         self._set_person(person)
-        where = "" if person.online else OFFLINE_SUFFIX
-        self.window.show_signed_in(f"{person.display_name} · {', '.join(person.roles)}{where}",
-                                   [s.key for s in self._open])
+        about = (translate("Station", "{name} · {roles}") if person.online
+                 else translate("Station", "{name} · {roles} · offline"))
+        about = about.format(name=person.display_name, roles=", ".join(person.roles))
+        self.window.show_signed_in(person.display_name, about, [s.key for s in self._open])
         if self._open:
             self.show_section(self._open[0].key)
         # The greeting replaces whatever the previous person's last scan left in the banner.
-        note = f" — {person.note}" if person.note else ""
-        self.banners.show("info", HELLO.format(name=person.display_name, note=note))
+        if person.note:
+            # The note is sync/signin.py's sentence, looked up in the catalogue as it stands.
+            hello = translate("Station", "Hello {name} — {note}").format(name=person.display_name,
+                                                                          note=translate("SignIn", person.note))
+        else:
+            hello = translate("Station", "Hello {name}").format(name=person.display_name)
+        self.banners.show("info", hello)
         self._end_ended_sessions()
 
     def _set_person(self, person: SignedIn | None) -> None:
@@ -212,7 +231,7 @@ class Station(QObject):
         self._leave_section()
         self.window.show_signed_out(switching_from=name)
         self.window.signin.badge_scanned(badge)
-        self.banners.show("info", BADGE_PIN.format(badge=badge))
+        self.banners.show("info", translate("Station", BADGE_PIN).format(badge=badge))
 
     def _back_to_person(self) -> None:
         if self.person is None or self._current is None:
@@ -227,7 +246,7 @@ class Station(QObject):
         self.person = None
         self._set_person(None)
         self.window.show_signed_out()
-        self.banners.show("info", SIGNED_OUT)
+        self.banners.show("info", translate("Station", SIGNED_OUT))
 
     # --- what the sync engine says -------------------------------------------------------
 

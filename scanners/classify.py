@@ -1,5 +1,6 @@
 """Turns a scan into what it is: location label, tote, user badge, product (GTIN or GS1 element strings)."""
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from biip.gs1_element_strings import GS1ElementStrings
 from biip.gs1_messages import GS1Message
 
 from scanners.codes import (
+    QT_TRANSLATE_NOOP,
     Classified,
     LocationLabel,
     ProductCode,
@@ -18,6 +20,8 @@ from scanners.codes import (
     UserBadge,
 )
 from scanners.gtin import GtinError, to_gtin14
+
+log = logging.getLogger(__name__)
 
 # GS1 General Specifications 7.8.5: FNC1 in a symbol arrives as GS (ASCII 0x1d).
 GROUP_SEPARATOR = "\x1d"
@@ -35,6 +39,18 @@ _DIGITS = re.compile(r"[0-9]+")
 _EDGE_SPACE = re.compile(r"^[^\S\x1d]+|[^\S\x1d]+$")
 # How much of an unknown scan a message quotes: a label's text fits, a scanned page of text does not.
 ECHO_LONGEST = 24
+# Digit counts scanners.gtin.to_gtin14 reads as a product code (6 and 8: UPC-E).
+_GTIN_LENGTHS = (6, 8, 12, 13, 14)
+
+# What scanners.gtin says of a product code with a wrong check digit (GtinError), one sentence
+# per kind so that a translator sees it whole: shown translated when the error says it.
+_WRONG_CHECK_DIGIT = frozenset({
+    QT_TRANSLATE_NOOP("Scans", "check digit wrong: looks like an EAN-13 with a damaged label; type it in"),
+    QT_TRANSLATE_NOOP("Scans", "check digit wrong: looks like an EAN-8 with a damaged label; type it in"),
+    QT_TRANSLATE_NOOP("Scans", "check digit wrong: looks like a UPC-A with a damaged label; type it in"),
+    QT_TRANSLATE_NOOP("Scans", "check digit wrong: looks like a UPC-E with a damaged label; type it in"),
+    QT_TRANSLATE_NOOP("Scans", "check digit wrong: looks like a GTIN-14 with a damaged label; type it in"),
+})
 
 
 @dataclass(frozen=True)
@@ -60,10 +76,12 @@ def classify(scan: Scan | str, options: ClassifyOptions = ClassifyOptions()) -> 
         text = text.replace(options.gs_substitute, GROUP_SEPARATOR)
     text = _EDGE_SPACE.sub("", text)
     if not text:
-        return Unrecognised(raw, "empty scan")
+        return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", "empty scan"))
     controls = sorted({f"0x{ord(c):02x}" for c in text if c != GROUP_SEPARATOR and unicodedata.category(c) == "Cc"})
     if controls:
-        return Unrecognised(raw, f"scan contains control characters ({', '.join(controls)}); check the scanner's settings")
+        return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", "scan contains control characters ({codes}); "
+                                                            "check the scanner's settings"),
+                            {"codes": ", ".join(controls)})
 
     if _looks_like_gs1(text, symbology):
         return _classify_gs1(raw, text, symbology)
@@ -71,7 +89,7 @@ def classify(scan: Scan | str, options: ClassifyOptions = ClassifyOptions()) -> 
         try:
             return ProductCode(gtin=to_gtin14(text, symbology), raw=raw, symbology=symbology)
         except GtinError as error:
-            digit_problem = str(error)
+            digit_problem = _not_a_gtin(raw, text, error)
     else:
         digit_problem = None
 
@@ -84,8 +102,20 @@ def classify(scan: Scan | str, options: ClassifyOptions = ClassifyOptions()) -> 
         if re.fullmatch(pattern, upper, flags=re.ASCII):
             return kind(upper)
     if digit_problem:
-        return Unrecognised(raw, digit_problem)
-    return Unrecognised(raw, f'Not a code Floorhand knows: "{echo(text)}"')
+        return digit_problem
+    return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", 'Not a code Floorhand knows: "{scan}"'),
+                        {"scan": echo(text)})
+
+
+def _not_a_gtin(raw: str, digits: str, error: GtinError) -> Unrecognised:
+    """Why a digit string is not a product code, in words that can be translated."""
+    if len(digits) not in _GTIN_LENGTHS:
+        return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", "not a product code: those have 8, 12, 13 or 14 digits, "
+                                                            "not {count}"), {"count": str(len(digits))})
+    if str(error) in _WRONG_CHECK_DIGIT:
+        return Unrecognised(raw, str(error))
+    log.info("product code %s refused: %s", echo(digits), error)
+    return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", "check digit wrong: the product code is damaged; type it in"))
 
 
 def echo(text: str, longest: int = ECHO_LONGEST) -> str:
@@ -113,7 +143,10 @@ def _classify_gs1(raw: str, text: str, symbology: str | None) -> Classified:
         else:
             message = GS1Message.parse(text.lstrip(GROUP_SEPARATOR), config=config)
     except ParseError as error:
-        return Unrecognised(raw, f"GS1 barcode could not be read: {error}")
+        # biip's words name element strings and offsets: the log gets them, the person plain words.
+        log.info("GS1 barcode %s not readable: %s", echo(text), error)
+        return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", "GS1 barcode could not be read: part of it is missing or "
+                                                            "damaged; scan it again or type the number in"))
     return _product_from_element_strings(raw, message.element_strings, symbology)
 
 
@@ -121,13 +154,15 @@ def _product_from_element_strings(raw: str, strings: GS1ElementStrings, symbolog
     item = strings.get(ai="01") or strings.get(ai="02")  # 02: the GTIN of the trade items inside
     sscc = strings.get(ai="00")
     if sscc is not None and sscc.sscc is None:
-        return Unrecognised(raw, "check digit wrong in the SSCC (AI 00); type it in")
+        return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", "check digit wrong in the SSCC (AI 00); type it in"))
     if item is None:
         if sscc is not None:
-            return Unrecognised(raw, f"pallet or parcel label (SSCC {sscc.value}), not a product; scan the item")
-        return Unrecognised(raw, "GS1 barcode without a product number (AI 01)")
+            return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", "pallet or parcel label (SSCC {sscc}), not a product; "
+                                                                "scan the item"), {"sscc": sscc.value})
+        return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", "GS1 barcode without a product number (AI 01)"))
     if item.gtin is None:
-        return Unrecognised(raw, "check digit wrong: the GS1 barcode's GTIN (AI 01) is damaged; type it in")
+        return Unrecognised(raw, QT_TRANSLATE_NOOP("Scans", "check digit wrong: the GS1 barcode's GTIN (AI 01) is "
+                                                            "damaged; type it in"))
 
     quantity = strings.get(ai="30") or strings.get(ai="37")
     batch = strings.get(ai="10")

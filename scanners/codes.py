@@ -1,7 +1,16 @@
 """What a scan can turn out to be, after classification (scanners.classify)."""
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+# The translation context of what people are told of a scan (lupdate reads the literal "Scans", not this name).
+SCANS = "Scans"
+
+
+def QT_TRANSLATE_NOOP(context: str, text: str) -> str:  # noqa: N802 (the name Qt's lupdate looks for)
+    """Mark a text for translation where it is declared; it is translated where it is shown."""
+    return text
 
 
 @dataclass(frozen=True)
@@ -56,12 +65,35 @@ class ProductCode:
         return self.gtin[1:] if self.gtin.startswith("0") else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Unrecognised:
-    """Anything else; reason is a message for the person holding the scanner."""
+    """Anything else, with what to tell the person holding the scanner.
+
+    The message is kept untranslated: `template`, an English text marked with
+    QT_TRANSLATE_NOOP("Scans", ...) whose values are its {named} `fields`; the screen shows
+    `said(translate)`. Two are equal when they say the same of the same scan.
+    """
 
     raw: str
-    reason: str
+    template: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        """The message in English (tests, the log)."""
+        return self.template.format_map(self.fields)
+
+    def said(self, translate: Callable[[str, str], str]) -> str:
+        """The message in the person's language: `said(desktop_app.i18n.translate)`."""
+        return translate(SCANS, self.template).format_map(self.fields)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Unrecognised):
+            return NotImplemented
+        return (self.raw, self.reason) == (other.raw, other.reason)
+
+    def __hash__(self) -> int:
+        return hash((self.raw, self.reason))
 
 
 Classified = LocationLabel | ToteCode | UserBadge | ProductCode | Unrecognised

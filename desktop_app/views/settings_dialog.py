@@ -1,19 +1,40 @@
 """The settings dialog, generated from the SETTINGS table: one editor per declared setting, grouped by prefix;
-those read only at start (restart=True) say they apply after a restart."""
+those read only at start (restart=True) say they apply after a restart.
+
+Every text is translated with the context "Settings", a setting's label and description too: they are
+looked up as desktop_app/settings.py words them. The values (choices, numbers, paths) are shown as they
+are written in a config file.
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout,
+                               QWidget)
 
-from desktop_app.settings import COMMAND_LINE, SETTINGS, Setting, SettingError, Settings, Value
+from desktop_app.i18n import translate
+from desktop_app.settings import COMMAND_LINE, DEFAULT, SETTINGS, Setting, SettingError, Settings, Value
+from desktop_app.views.card_list import breakable
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 
-APPLIES_AFTER_RESTART = "Applies after a restart"  # next to every setting marked restart=True
+APPLIES_AFTER_RESTART = QT_TRANSLATE_NOOP("Settings", "Applies after a restart")  # next to every restart=True one
 TOUCH = 48  # smallest height of anything a person taps; 48 px is the usual minimum for a fingertip
 _WORDS = {"ca": "CA", "url": "URL", "ui": "UI", "gs": "GS", "ms": "(ms)", "dir": "folder"}
-_GROUP_TITLES = {"": "General", "ui": "Screen"}
+_GROUP_TITLES = {"": QT_TRANSLATE_NOOP("Settings", "General"),
+                 "ui": QT_TRANSLATE_NOOP("Settings", "Screen"),
+                 "scanner": QT_TRANSLATE_NOOP("Settings", "Scanner"),
+                 "picking": QT_TRANSLATE_NOOP("Settings", "Picking"),
+                 "sounds": QT_TRANSLATE_NOOP("Settings", "Sounds"),
+                 "feedback": QT_TRANSLATE_NOOP("Settings", "Feedback")}
+# Where a value comes from (Value.source in desktop_app/settings.py: "<kind> (<where>)" or a bare kind).
+_SOURCES = {"machine config": QT_TRANSLATE_NOOP("Settings", "machine config ({where})"),
+            "user config": QT_TRANSLATE_NOOP("Settings", "user config ({where})"),
+            "environment": QT_TRANSLATE_NOOP("Settings", "environment ({where})"),
+            COMMAND_LINE: QT_TRANSLATE_NOOP("Settings", "command line"),
+            DEFAULT: QT_TRANSLATE_NOOP("Settings", "default")}
 _STYLE = f"""
 QLabel#description {{ color: #4a545b; }}
 QLabel#note {{ color: #8a4b00; font-weight: 600; }}
@@ -38,8 +59,31 @@ def group_of(setting: Setting) -> str:
 
 
 def group_title(group: str) -> str:
-    """The heading of a group of settings."""
+    """The heading of a group of settings, in English (translated where it is shown)."""
     return _GROUP_TITLES.get(group, group.replace("_", " ").capitalize())
+
+
+def source_words(source: str) -> str:
+    """Where a value comes from, in the person's language; the path or variable stays as it is."""
+    kind, _, where = source.partition(" (")
+    if kind not in _SOURCES or bool(where) != ("{where}" in _SOURCES[kind]):
+        return source
+    return translate("Settings", _SOURCES[kind]).format(where=where.removesuffix(")"))
+
+
+class _CheckText(QLabel):
+    """A check box's words, wrapped (a check box's own text cannot wrap); a tap on them toggles the box too."""
+
+    def __init__(self, text: str, box: QCheckBox, name: str) -> None:
+        super().__init__(text, objectName=name, wordWrap=True)
+        self._box = box
+        self.setBuddy(box)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if event.button() == Qt.MouseButton.LeftButton and self._box.isEnabled() and self.rect().contains(
+                event.position().toPoint()):
+            self._box.toggle()
+        super().mouseReleaseEvent(event)
 
 
 @dataclass
@@ -64,7 +108,7 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.result_settings: Settings | None = None
         self.restart_needed: list[str] = []  # names of saved settings that take effect after a restart
-        self.setWindowTitle("Settings")
+        self.setWindowTitle(translate("Settings", "Settings"))
         self.setStyleSheet(_STYLE)
         font = self.font()
         font.setPointSizeF(max(font.pointSizeF(), 12.0))
@@ -77,7 +121,7 @@ class SettingsDialog(QDialog):
         for setting in SETTINGS:
             group = group_of(setting)
             if group not in groups:
-                box = QGroupBox(group_title(group), objectName=f"group:{group or 'general'}")
+                box = QGroupBox(translate("Settings", group_title(group)), objectName=f"group:{group or 'general'}")
                 form_layout.addWidget(box)
                 groups[group] = QVBoxLayout(box)
             self._add_row(groups[group], settings.value(setting.name))
@@ -87,7 +131,9 @@ class SettingsDialog(QDialog):
 
         self.problems = QLabel("", objectName="problems", wordWrap=True)
         self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.problems.setText("Some settings could not be used:\n" + "\n".join(f"• {p}" for p in settings.problems))
+        # The problems themselves are for IT, worded by the settings loader as in the log.
+        self.problems.setText("\n".join([translate("Settings", "Some settings could not be used:"),
+                                         *(f"• {p}" for p in settings.problems)]))
         self.problems.setVisible(bool(settings.problems))
         self.error = QLabel("", objectName="settings-error", wordWrap=True)
         self.error.hide()
@@ -126,7 +172,8 @@ class SettingsDialog(QDialog):
             self._show_error(str(error))
             return
         except OSError as error:
-            self._show_error(f"Could not write {self.settings.user_path}: {error.strerror or error}")
+            self._show_error(translate("Settings", "Could not write {path}: {problem}").format(
+                path=self.settings.user_path, problem=error.strerror or error))
             return
         self.restart_needed = [name for name in changes if self._rows[name].setting.restart]
         self.result_settings = fresh
@@ -134,7 +181,7 @@ class SettingsDialog(QDialog):
         self.accept()
 
     def _show_error(self, message: str) -> None:
-        self.error.setText(f"Not saved: {message}")
+        self.error.setText(translate("Settings", "Not saved: {problem}").format(problem=message))
         self.error.show()
 
     def _add_row(self, layout: QVBoxLayout, value: Value) -> None:
@@ -142,30 +189,39 @@ class SettingsDialog(QDialog):
         editor, read, changed = _editor(setting, value.value)
         editor.setObjectName("setting:" + setting.name)
         editor.setMinimumHeight(TOUCH)
-        editor.setToolTip(setting.description)
+        description = translate("Settings", setting.description)
+        label = translate("Settings", readable(setting.name))
+        editor.setToolTip(description)
+        line = QHBoxLayout()
         if isinstance(editor, QCheckBox):
-            editor.setText(readable(setting.name))  # the box's own text is the label, so all of it is tappable
-            heading: QWidget = editor
+            # The box and its words on one line, the words tappable too.
+            heading: QLabel = _CheckText(label, editor, f"label:{setting.name}")
+            editor.setAccessibleName(label)
+            line.addWidget(editor)
         else:
-            heading = QLabel(readable(setting.name), objectName=f"label:{setting.name}")
+            heading = QLabel(label, objectName=f"label:{setting.name}", wordWrap=True)
             heading.setBuddy(editor)
-            heading.setToolTip(setting.description)
+        heading.setToolTip(description)
+        # Ignored width: the name takes what the line leaves and wraps, so a longer language never widens the form.
+        heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        line.addWidget(heading, 1)
         if setting.restart:
             # Said before anyone changes it, so nobody expects the running app to follow at once.
-            line = QHBoxLayout()
-            line.addWidget(heading, 1)
-            line.addWidget(QLabel(APPLIES_AFTER_RESTART, objectName="applies-after-restart"), 0,
-                           Qt.AlignmentFlag.AlignRight)
-            layout.addLayout(line)
-        else:
-            layout.addWidget(heading)
-        if heading is not editor:
+            line.addWidget(QLabel(translate("Settings", APPLIES_AFTER_RESTART), objectName="applies-after-restart",
+                                  wordWrap=True), 0, Qt.AlignmentFlag.AlignRight)
+        layout.addLayout(line)
+        if not isinstance(editor, QCheckBox):
             layout.addWidget(editor)
-        layout.addWidget(QLabel(setting.description, objectName="description", wordWrap=True))
+        # Breakable: a long word (a URL, a longer language's compound) wraps rather than widening the form.
+        layout.addWidget(QLabel(breakable(description), objectName="description", wordWrap=True))
         note = _source_note(value)
         if note:
-            layout.addWidget(QLabel(note, objectName="note", wordWrap=True))
-        restart_note = QLabel("Takes effect after Floorhand restarts.", objectName="restart")
+            # Ignored width: a path that cannot wrap must not widen the form past a handheld's screen.
+            note_label = QLabel(note, objectName="note", wordWrap=True)
+            note_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            layout.addWidget(note_label)
+        restart_note = QLabel(translate("Settings", "Takes effect after Floorhand restarts."), objectName="restart",
+                              wordWrap=True)
         restart_note.hide()
         layout.addWidget(restart_note)
         layout.addSpacing(12)
@@ -177,11 +233,22 @@ class SettingsDialog(QDialog):
 
 
 def _source_note(value: Value) -> str:
+    """Where a value that is not the person's own comes from. The sentence is made breakable before the
+    paths go in: a longer language's long word wraps, a path is shown as it is."""
+    source = source_words(value.source)
+    if value.locked and value.overridden:
+        return breakable(translate("Settings", "Set by your IT department: {source}. Ignored: {ignored}.")).format(
+            source=source, ignored=", ".join(source_words(s) for s in value.overridden))
     if value.locked:
-        ignored = f" Ignored: {', '.join(value.overridden)}." if value.overridden else ""
-        return f"Set by your IT department: {value.source}.{ignored}"
-    if value.source.startswith("environment") or value.source == COMMAND_LINE:
-        return f"This run uses the value from the {value.source}, which wins over what is saved here."
+        return breakable(translate("Settings", "Set by your IT department: {source}.")).format(source=source)
+    if value.source == COMMAND_LINE:
+        return breakable(translate("Settings", "This run uses the value from the command line, which wins over what "
+                                               "is saved here."))
+    kind, _, where = value.source.partition(" (")
+    if kind == "environment":
+        sentence = translate("Settings", "This run uses the value from the environment ({variable}), which wins "
+                                         "over what is saved here.")
+        return breakable(sentence).format(variable=where.removesuffix(")"))
     return ""
 
 

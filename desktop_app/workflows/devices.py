@@ -9,6 +9,7 @@ same machine or another one, with its queue kept (ARCHITECTURE.md §8).
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from desktop_app.i18n import translate
 from sync.api import OrderApi
 
 SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
@@ -20,11 +21,11 @@ class DeviceRow:
 
     device_id: str
     name: str
-    last_seen: str  # "2 min ago", "3 days ago"
+    last_seen: str  # "Last seen 2 min ago", "Never seen" (translated, like every text of a row)
     app_version: str
-    last_user: str
+    last_user: str  # the username; "" for a device nobody has used yet
     in_service: bool
-    state: str  # "In service" or "Out of service since 4 Dec 14:02 (sam)"
+    state: str  # "In service" or "Out of service since 2026-12-04 14:02 (sam)"
     this_device: bool
 
 
@@ -59,10 +60,11 @@ class DeviceBoard:
     def take_out_of_service(self, device_id: str) -> str:
         """Revoke a device (network); returns what to tell the supervisor."""
         if device_id == self._this:
-            return "This is the device you are using: take it out of service from another one."
+            return translate("Devices", "This is the device you are using: take it out of service from another one.")
         answer = self._api.revoke_device(device_id)
         name = answer.get("name") or self._names.get(device_id) or device_id
-        return f"{name} is out of service: it cannot send or receive work until IT puts it back with a recovery code."
+        return translate("Devices", "{device} is out of service: it cannot send or receive work until IT puts it back "
+                                    "with a recovery code.").format(device=name)
 
     def recovery_code(self, device_id: str) -> RecoveryCode:
         """A one-time code that puts the device's data folder back in service (network)."""
@@ -72,13 +74,16 @@ class DeviceBoard:
 
     def _row(self, d: dict, now: datetime) -> DeviceRow:
         revoked = _when(d.get("revoked_at"))
-        state = "In service"
-        if revoked is not None:
-            by = f" ({d['revoked_by']})" if d.get("revoked_by") else ""
-            state = f"Out of service since {_short(revoked)}{by}"
+        state = translate("Devices", "In service")
+        if revoked is not None and d.get("revoked_by"):
+            state = translate("Devices", "Out of service since {when} ({person})").format(when=_short(revoked),
+                                                                                         person=d["revoked_by"])
+        elif revoked is not None:
+            state = translate("Devices", "Out of service since {when}").format(when=_short(revoked))
         return DeviceRow(device_id=str(d["id"]), name=str(d.get("name") or d["id"]),
-                         last_seen=_ago(_when(d.get("last_seen")), now), app_version=str(d.get("app_version") or "?"),
-                         last_user=str(d.get("last_user") or "nobody yet"), in_service=revoked is None, state=state,
+                         last_seen=_last_seen(_when(d.get("last_seen")), now),
+                         app_version=str(d.get("app_version") or "?"), last_user=str(d.get("last_user") or ""),
+                         in_service=revoked is None, state=state,
                          this_device=d["id"] == self._this)
 
 
@@ -93,16 +98,18 @@ def _when(value) -> datetime | None:
 
 
 def _short(when: datetime) -> str:
-    return when.astimezone().strftime("%d %b %H:%M")
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")  # digits only: a month's name would not be translated
 
 
-def _ago(when: datetime | None, now: datetime) -> str:
-    """How long ago, in the words people use on the floor."""
+def _last_seen(when: datetime | None, now: datetime) -> str:
+    """When the device last called, in the words people use on the floor."""
     if when is None:
-        return "never"
+        return translate("Devices", "Never seen")
     seconds = max(0, int((now - when).total_seconds()))
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "min")):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 and unit != 'min' else ''} ago"
-    return "just now"
+    if seconds >= 86400:
+        return translate("Devices", "Last seen %n day(s) ago", None, seconds // 86400)
+    if seconds >= 3600:
+        return translate("Devices", "Last seen %n hour(s) ago", None, seconds // 3600)
+    if seconds >= 60:
+        return translate("Devices", "Last seen %n min ago", None, seconds // 60)
+    return translate("Devices", "Last seen just now")

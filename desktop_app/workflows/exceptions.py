@@ -71,7 +71,7 @@ def _fields(args: dict) -> _Blank:
 
 
 def _say(text: str, fields: dict, n: int = -1) -> str:
-    return translate(WORDS, text, n).format_map(fields)
+    return translate(WORDS, text, None, n).format_map(fields)
 
 
 def describe(name: str, args: dict) -> str:

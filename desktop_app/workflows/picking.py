@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from contract.actions import SHORT_REASONS, Args, PickConfirm, PickShort, PickUndo, ToteAssign
+from desktop_app.i18n import translate
 from desktop_app.workflows.picking_batch import BatchClaims
 from desktop_app.workflows.picking_screen import (
     BatchSummary, Outcome, PickingOptions, PickingState, Screen, TaskCard, ToteCard, reject,
@@ -116,10 +117,17 @@ class PickingSession:
         except TimeoutError:
             raise
         except WriteFailed as exc:
-            refusal = f"Not saved: {exc}. Nothing was recorded; call IT, then scan again."
+            log.error("an action could not be stored: %s", exc)
+            if exc.disk_full:
+                refusal = translate("Picking", "Not saved: the disk of this device is full. Nothing was recorded; "
+                                               "call IT, then scan again.")
+            else:
+                refusal = translate("Picking", "Not saved: this device could not write to its disk. Nothing was "
+                                               "recorded; call IT, then scan again.")
         except Exception as exc:  # noqa: BLE001 - told to the picker in plain words, the detail to the log
             log.error("an action could not be stored", exc_info=exc)
-            refusal = "Not saved: this device could not record it. Nothing was recorded; call IT, then scan again."
+            refusal = translate("Picking", "Not saved: this device could not record it. Nothing was recorded; "
+                                           "call IT, then scan again.")
         else:
             self._reconcile()
             return outcome
@@ -139,21 +147,27 @@ class PickingSession:
         self._new_batch_state()
         self.batch_id = self._claims.first_open(claimed, self._pending.submissions())
         if self.batch_id is None:
-            return reject("No batch to pick." if claimed is not None else
-                          "No batch on this device and the server is out of reach: try again when the network is back.")
+            return reject(translate("Picking", "No batch to pick.") if claimed is not None else
+                          translate("Picking", "No batch on this device and the server is out of reach: try again "
+                                               "when the network is back."))
         self._totes_in_use()  # here, off the UI thread: it reads every task on the device
-        where = "" if claimed is not None else " (offline)"
-        return Outcome("accept", f"Batch {self._batch_code()}: {len(live(self._tasks()))} lines{where}")
+        lines = len(live(self._tasks()))
+        if claimed is not None:
+            said = translate("Picking", "Batch {batch}: %n line(s)", None, lines)
+        else:
+            said = translate("Picking", "Batch {batch}: %n line(s) (offline)", None, lines)
+        return Outcome("accept", said.format(batch=self._batch_code()))
 
     def put_aside(self) -> Outcome:
         """Back to the start, undoing nothing: the batch stays claimed on this device and start() takes it up again."""
         self._reconcile()
         if self.batch_id is None:
-            return Outcome("info", "No batch: press Enter to get one.")
+            return Outcome("info", translate("Picking", "No batch: press Enter to get one."))
         code = self._batch_code()
         self._new_batch_state()
         self.batch_id = None
-        return Outcome("info", f"Batch {code} waits for you: press Enter to go on with it.")
+        return Outcome("info", translate("Picking", "Batch {batch} waits for you: press Enter to go on with it.")
+                       .format(batch=code))
 
     def renew_lease(self) -> Outcome | None:
         """Keep the batch claimed while picking (network: off the UI thread): BatchClaims.renew."""
@@ -191,8 +205,12 @@ class PickingSession:
         bins = self._walk.take_news()
         if not bins:
             return None
-        where = bins[0] if len(bins) == 1 else f"{', '.join(bins[:-1])} and {bins[-1]}"
-        return Outcome("info", f"Also at {where}: added to the end of the walk")
+        if len(bins) == 1:
+            said = translate("Picking", "Also at {bin}: added to the end of the walk").format(bin=bins[0])
+        else:
+            said = translate("Picking", "Also at {bins} and {last}: added to the end of the walk").format(
+                bins=translate("Picking", ", ").join(bins[:-1]), last=bins[-1])
+        return Outcome("info", said)
 
     # --- reading the state ---------------------------------------------------------
 
@@ -274,10 +292,10 @@ class PickingSession:
         """React to one classified scan."""
         self._reconcile()
         match code:
-            case Unrecognised(reason=reason):
-                return reject(reason)
+            case Unrecognised():
+                return reject(code.said(translate))
             case UserBadge(code=badge):
-                return Outcome("switch_user", f"Badge {badge}", badge=badge)
+                return Outcome("switch_user", translate("Picking", "Badge {badge}").format(badge=badge), badge=badge)
             case ToteCode() | LocationLabel() | ProductCode():
                 tasks = self._tasks()
                 if isinstance(code, ToteCode):
@@ -287,16 +305,17 @@ class PickingSession:
                 else:
                     outcome = self._scan_product(code, tasks)
                 return self._shown_with(outcome, tasks)
-        return reject("This scan cannot be used for picking.")
+        return reject(translate("Picking", "This scan cannot be used for picking."))
 
     def _not_picking(self, state: PickingState, tasks: list[dict]) -> Outcome | None:
         """The reject for a pick-time scan or action outside a task, else None."""
         if state is PickingState.NO_BATCH:
-            return reject("No batch: start picking first.")
+            return reject(translate("Picking", "No batch: start picking first."))
         if state is PickingState.NEED_TOTES:
-            return reject(f"Scan a tote for order {orders_without_tote(tasks)[0]['order_number']} first.")
+            return reject(translate("Picking", "Scan a tote for order {order} first.")
+                          .format(order=orders_without_tote(tasks)[0]["order_number"]))
         if state is PickingState.BATCH_DONE:
-            return reject(f"Batch {self._batch_code()} is done.")
+            return reject(translate("Picking", "Batch {batch} is done.").format(batch=self._batch_code()))
         return None
 
     def _task_or_refusal(self, tasks: list[dict]) -> tuple[dict | None, PickingState, Outcome | None]:
@@ -312,8 +331,8 @@ class PickingSession:
         if state in (PickingState.NEED_LOCATION, PickingState.NEED_PRODUCT):
             tote = queue[0].get("tote")
             if code.code != tote:
-                return reject(f"Wrong tote: this goes into {tote}.")
-            return Outcome("accept", f"Tote {tote}")
+                return reject(translate("Picking", "Wrong tote: this goes into {tote}.").format(tote=tote))
+            return Outcome("accept", translate("Picking", "Tote {tote}").format(tote=tote))
         return self._not_picking(state, tasks)
 
     def _assign_tote(self, tasks: list[dict], tote: str) -> Outcome:
@@ -321,35 +340,41 @@ class PickingSession:
         # Refused here rather than by the server later, when the picker has filled the tote and moved on.
         held = self._totes_in_use().holder(tote, order["order_id"], tasks)
         if held is not None:
-            return reject(f"{tote} holds {held}: scan an empty tote")
+            return reject(translate("Picking", "{tote} holds {order}: scan an empty tote")
+                          .format(tote=tote, order=held))
         saving = self._submit(ToteAssign(batch=self.batch_id, order=order["order_id"], tote=tote))
         self._predict(tasks, saving)
         waiting = orders_without_tote(tasks)
         if waiting:
-            then = f"next: tote for {waiting[0]['order_number']}"
+            said = translate("Picking", "Tote {tote} for {order}; next: tote for {next}").format(
+                tote=tote, order=order["order_number"], next=waiting[0]["order_number"])
         else:
-            then = f"go to {self._walk.queue(tasks)[0]['location_label']}"
-        return Outcome("accept", f"Tote {tote} for {order['order_number']}; {then}", saving=saving)
+            said = translate("Picking", "Tote {tote} for {order}; go to {location}").format(
+                tote=tote, order=order["order_number"], location=self._walk.queue(tasks)[0]["location_label"])
+        return Outcome("accept", said, saving=saving)
 
     def _scan_location(self, code: LocationLabel, tasks: list[dict]) -> Outcome:
         task, state, refused = self._task_or_refusal(tasks)
         if refused is not None:
             return refused
         if code.label != task["location_label"]:
-            return reject(f"Wrong location: scanned {code.label}, go to {task['location_label']}")
+            return reject(translate("Picking", "Wrong location: scanned {scanned}, go to {location}").format(
+                scanned=code.label, location=task["location_label"]))
         self._walk.at_location = task["id"]
-        return Outcome("accept", f"{task['location_label']}: {task['product_name']}, "
-                                 f"{remaining(task)} of {task['qty']} still to pick")
+        said = translate("Picking", "{location}: {product}, {remaining} of {qty} still to pick")
+        return Outcome("accept", said.format(location=task["location_label"], product=task["product_name"],
+                                             remaining=remaining(task), qty=task["qty"]))
 
     def _scan_product(self, code: ProductCode, tasks: list[dict]) -> Outcome:
         task, state, refused = self._task_or_refusal(tasks)
         if refused is not None:
             return refused
         if state is PickingState.NEED_LOCATION:
-            return reject(f"Scan the location first: go to {task['location_label']}")
+            return reject(translate("Picking", "Scan the location first: go to {location}")
+                          .format(location=task["location_label"]))
         if code.gtin != _gtin14(task["gtin"]):
-            return reject(f"Wrong product: scanned {code.gtin13 or code.gtin}, "
-                           f"pick {task['product_name']} ({task['gtin']})")
+            return reject(translate("Picking", "Wrong product: scanned {scanned}, pick {product} ({gtin})").format(
+                scanned=code.gtin13 or code.gtin, product=task["product_name"], gtin=task["gtin"]))
         self._product_seen[task["id"]] = code.gtin
         return self._confirm(tasks, task, code.quantity or 1, code.gtin)
 
@@ -367,35 +392,41 @@ class PickingSession:
         if refused is not None:
             return refused
         if task_id is not None and task["id"] != task_id:
-            return reject(f"The task changed while counting: now {task['location_label']}. Count again.")
+            return reject(translate("Picking", "The task changed while counting: now {location}. Count again.")
+                          .format(location=task["location_label"]))
         barcode = self._product_seen.get(task["id"])
         if state is PickingState.NEED_LOCATION or barcode is None:
-            return reject("Scan the location and one item first, then enter the count.")
+            return reject(translate("Picking", "Scan the location and one item first, then enter the count."))
         if qty < 1:
-            return reject("Enter a count of at least 1.")
+            return reject(translate("Picking", "Enter a count of at least 1."))
         return self._shown_with(self._confirm(tasks, task, qty, barcode), tasks)
 
     def _confirm(self, tasks: list[dict], task: dict, qty: int, barcode: str) -> Outcome:
         needed = remaining(task)
         if qty > needed:
-            return reject(f"Too many: {qty} counted, only {needed} still needed here.")
+            return reject(translate("Picking", "Too many: {counted} counted, only {needed} still needed here.")
+                          .format(counted=qty, needed=needed))
         picked = task.get("picked_qty", 0) + qty
         saving = self._submit(PickConfirm(task=task["id"], location=task["location_label"], qty=qty, barcode=barcode))
         self._confirmations.append(saving.draft)
         self._walk.at_location = task["id"]
         self._predict(tasks, saving)
         if qty < needed:
-            return Outcome("accept", f"{picked} of {task['qty']} {task['product_name']}", saving=saving)
+            return Outcome("accept", translate("Picking", "{picked} of {qty} {product}").format(
+                picked=picked, qty=task["qty"], product=task["product_name"]), saving=saving)
         if self._walk.front == task["id"]:
             self._walk.front = None
-        return self._moved_on(tasks, f"{task['location_label']} complete", saving)
+        return self._moved_on(tasks, task, saving, translate("Picking", "{location} complete. Batch {batch} done."),
+                              translate("Picking", "{location} complete. Next: {next}"))
 
-    def _moved_on(self, tasks: list[dict], what: str, saving: Submission) -> Outcome:
-        """The outcome after a task closed: the next bin, or done."""
+    def _moved_on(self, tasks: list[dict], task: dict, saving: Submission, done: str, then: str) -> Outcome:
+        """The outcome after a task closed: `then` with the next bin, or `done` (both translated, with {location})."""
         queue = self._walk.queue(tasks)
         if not queue:
-            return Outcome("done", f"{what}. Batch {self._batch_code()} done.", saving=saving)
-        return Outcome("accept", f"{what}. Next: {queue[0]['location_label']}", saving=saving)
+            return Outcome("done", done.format(location=task["location_label"], batch=self._batch_code()),
+                           saving=saving)
+        return Outcome("accept", then.format(location=task["location_label"], next=queue[0]["location_label"]),
+                       saving=saving)
 
     def short(self, reason: str) -> Outcome:
         """The rest of the current task is not there: report why and move on."""
@@ -409,7 +440,9 @@ class PickingSession:
         saving = self._submit(PickShort(task=task["id"], reason=reason))
         self._walk.at_location = None
         self._predict(tasks, saving)
-        return self._shown_with(self._moved_on(tasks, f"Short at {task['location_label']}", saving), tasks)
+        moved_on = self._moved_on(tasks, task, saving, translate("Picking", "Short at {location}. Batch {batch} done."),
+                                  translate("Picking", "Short at {location}. Next: {next}"))
+        return self._shown_with(moved_on, tasks)
 
     def skip(self) -> Outcome:
         """Put the current task at the end of the walk (local only; the server is not told)."""
@@ -419,21 +452,22 @@ class PickingSession:
         if refused is not None:
             return refused
         if len(queue) == 1:
-            return reject("Nothing to skip to: this is the last task.")
+            return reject(translate("Picking", "Nothing to skip to: this is the last task."))
         task_id = queue[0]["id"]
         if task_id in self._walk.skipped:
             self._walk.skipped.remove(task_id)
         self._walk.skipped.append(task_id)
         self._walk.front = None if self._walk.front == task_id else self._walk.front
         self._walk.at_location = None
-        outcome = Outcome("accept", f"Skipped {queue[0]['location_label']}. Next: {queue[1]['location_label']}")
+        outcome = Outcome("accept", translate("Picking", "Skipped {location}. Next: {next}").format(
+            location=queue[0]["location_label"], next=queue[1]["location_label"]))
         return self._shown_with(outcome, tasks)
 
     def undo_last(self) -> Outcome:
         """Take back the last confirmed scan of this batch; its task becomes current again."""
         self._reconcile()
         if not self._confirmations:
-            return reject("Nothing to undo.")
+            return reject(translate("Picking", "Nothing to undo."))
         tasks = self._tasks()
         m = self._confirmations[-1]
         task_id = m.args["task"]
@@ -442,5 +476,6 @@ class PickingSession:
         # The picker is still at that bin, putting the items back.
         self._walk.front = self._walk.at_location = task_id
         self._predict(tasks, saving, confirmations=[m])
-        outcome = Outcome("accept", f"Undone: put {m.args['qty']} back at {m.args['location']}", saving=saving)
+        outcome = Outcome("accept", translate("Picking", "Undone: put {qty} back at {location}").format(
+            qty=m.args["qty"], location=m.args["location"]), saving=saving)
         return self._shown_with(outcome, tasks)

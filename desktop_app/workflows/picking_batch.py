@@ -4,6 +4,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from desktop_app.i18n import translate
 from desktop_app.workflows.picking_screen import Outcome, reject
 from desktop_app.workflows.picking_walk import live
 from sync.api import AuthRequired, DeviceRefused, Offline, RequestRefused, ServerBusy, SessionChanged
@@ -68,7 +69,8 @@ class BatchClaims:
             return None
         except RequestRefused as exc:
             if exc.code == "lease_lost":
-                return reject(f"Batch {self.code(batch_id)} was given to someone else: ask a supervisor.")
+                return reject(translate("Picking", "Batch {batch} was given to someone else: ask a supervisor.")
+                              .format(batch=self.code(batch_id)))
             raise
         return None
 

@@ -8,6 +8,7 @@ person reads is plain words; the technical detail goes to the log.
 import logging
 import math
 
+from desktop_app.i18n import translate
 from sync.api import ApiError, AuthRequired, DeviceRefused, Offline, RequestRefused, ServerBusy
 from sync.signin import DeviceNotUsable, SignedIn, SignIn, SignInRefused
 from sync.store.database import WriteFailed
@@ -25,17 +26,18 @@ def sign_in(signin: SignIn, *, pin: str, username: str | None = None, badge: str
     A failure changes nothing: whoever was signed in before still is.
     """
     if not pin:
-        raise SignInFailed("Enter your PIN.")
+        raise SignInFailed(translate("SignIn", "Enter your PIN."))
     if not username and not badge:
-        raise SignInFailed("Type your name or scan your badge.")
+        raise SignInFailed(translate("SignIn", "Type your name or scan your badge."))
     who = {"badge": badge} if badge else {"username": username.strip().lower()}
     try:
         return _sign_in(signin, pin, who)
     except WriteFailed as exc:  # the PIN verifier or the throttle count could not be kept
-        raise SignInFailed(f"Cannot sign in: {exc}. Call IT.") from exc
+        raise SignInFailed(translate("SignIn", "Cannot sign in: {problem}. Call IT.").format(problem=exc)) from exc
     except DeviceNotUsable as exc:
         log.error("sign-in refused on this device: %s %s", exc, exc.problem.fix)
-        raise SignInFailed(f"{exc} Call IT: they need a recovery code from a supervisor.") from exc
+        raise SignInFailed(translate("SignIn", "{problem} Call IT: they need a recovery code from a supervisor.")
+                           .format(problem=exc)) from exc
 
 
 def _sign_in(signin: SignIn, pin: str, who: dict) -> SignedIn:
@@ -48,23 +50,28 @@ def _sign_in(signin: SignIn, pin: str, who: dict) -> SignedIn:
         try:
             return signin.offline(pin=pin, **who)
         except SignInRefused as refused:
-            raise SignInFailed(f"The server is out of reach, and {refused.reason}.") from refused
+            raise SignInFailed(translate("SignIn", "The server is out of reach, and {reason}.")
+                               .format(reason=refused.reason)) from refused
     except AuthRequired as exc:
-        raise SignInFailed("Wrong PIN, or this name or badge is not known.") from exc
+        raise SignInFailed(translate("SignIn", "Wrong PIN, or this name or badge is not known.")) from exc
     except DeviceRefused as exc:
         log.error("the order API refuses this device at sign-in (%s): %s", exc.code, exc)
         if exc.code == "device_revoked":
-            raise SignInFailed("This device was taken out of service by a supervisor. Give it to IT.") from exc
-        raise SignInFailed("The server does not know this device. Call IT: they need a recovery code from a "
-                           "supervisor.") from exc
+            raise SignInFailed(translate("SignIn", "This device was taken out of service by a supervisor. Give it "
+                                               "to IT.")) from exc
+        raise SignInFailed(translate("SignIn", "The server does not know this device. Call IT: they need a recovery "
+                                               "code from a supervisor.")) from exc
     except RequestRefused as exc:
         if exc.code == "rate_limited":
             wait = (exc.details or {}).get("retry_after")
-            when = f" in {math.ceil(wait)} s" if isinstance(wait, (int, float)) and wait > 0 else " later"
-            raise SignInFailed(f"Too many wrong PINs for this person. Try again{when}.") from exc
+            if isinstance(wait, (int, float)) and wait > 0:
+                raise SignInFailed(translate("SignIn", "Too many wrong PINs for this person. Try again in %n s.",
+                                             None, math.ceil(wait))) from exc
+            raise SignInFailed(translate("SignIn", "Too many wrong PINs for this person. Try again later.")) from exc
         log.error("sign-in refused by the server: %s (%s)", exc, exc.code)
-        raise SignInFailed(f"The server refused the sign-in: {exc.message}") from exc
+        refused = translate("SignIn", "The server refused the sign-in: {reason}").format(reason=exc.message)
+        raise SignInFailed(refused) from exc
     except ApiError as exc:
         log.error("sign-in failed: %s", exc)
-        raise SignInFailed("The server gave an answer this app cannot read. Try again; if it happens again, "
-                           "call IT.") from exc
+        raise SignInFailed(translate("SignIn", "The server gave an answer this app cannot read. Try again; if it "
+                                               "happens again, call IT.")) from exc

@@ -12,7 +12,8 @@ from order_api.models import Location, Order, PickBatch, PickEvent, PickTask, St
 from order_api.mutations.handler import Actor, Rejected, handles
 from order_api.mutations.floor import PickFloor
 
-TOTE_BUSY = ("picking", "picked")
+# An order holds its tote from the moment it is put in one until it is packed (or cancelled).
+TOTE_BUSY = ("released", "picking", "picked")
 
 
 def _task(s: Session, task_id: int) -> PickTask:

@@ -169,6 +169,8 @@ def test_tote_assign_refuses_a_tote_holding_another_open_order(api, warehouse, s
     first, second = batch["orders"][0]["id"], batch["orders"][1]["id"]
     bid = batch["batch"]["id"]
     assert anna.do("tote.assign", batch=bid, order=first, tote="T-0001")["status"] == "applied"
+    # Nothing picked yet: the tote is already that order's.
+    assert anna.do("tote.assign", batch=bid, order=second, tote="T-0001")["code"] == "tote_in_use"
     task = next(t for t in batch["tasks"] if t["order_id"] == first)
     assert anna.do("pick.confirm", **pick_args(task, 1))["status"] == "applied"
     assert anna.do("tote.assign", batch=bid, order=second, tote="T-0001")["code"] == "tote_in_use"

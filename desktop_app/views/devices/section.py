@@ -2,23 +2,39 @@
 
 import logging
 
+from desktop_app.i18n import translate
 from desktop_app.sections import Banners, Section
 from desktop_app.tasks import TaskRunner
 from desktop_app.views.devices.devices_view import DevicesView
 from desktop_app.workflows.devices import SUPERVISOR_ROLES, DeviceBoard, RecoveryCode, can_manage
 from sync.api import Offline, ServerBusy
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.client import ClientCore
 from sync.signin import SignedIn
 
 log = logging.getLogger(__name__)
 
-KEY, TITLE = "devices", "Devices"
+KEY, TITLE = "devices", QT_TRANSLATE_NOOP("Sections", "Devices")
 ROLES = SUPERVISOR_ROLES
 
-# What people read; kept together so that translation finds them in one place.
-LIST, TAKE_OUT, CODE = "The device list", "Taking the device out of service", "The recovery code"
-OUT_OF_REACH = "{what} did not work now: the server is out of reach. Try again in a moment."
-REFUSED = "{what} did not work: the server refused it. Try again; if it happens again, call IT."
+# What people read when an operation fails; kept together so that translation finds them in one place.
+LIST, TAKE_OUT, CODE = "load the device list", "take a device out of service", "get a recovery code"  # for the log
+OUT_OF_REACH = {
+    LIST: QT_TRANSLATE_NOOP("Devices", "The device list could not be read now: the server is out of reach. Try again "
+                                       "in a moment."),
+    TAKE_OUT: QT_TRANSLATE_NOOP("Devices", "Taking the device out of service did not work now: the server is out of "
+                                           "reach. Try again in a moment."),
+    CODE: QT_TRANSLATE_NOOP("Devices", "The recovery code could not be made now: the server is out of reach. Try "
+                                       "again in a moment."),
+}
+REFUSED = {
+    LIST: QT_TRANSLATE_NOOP("Devices", "The device list could not be read: the server refused it. Try again; if it "
+                                       "happens again, call IT."),
+    TAKE_OUT: QT_TRANSLATE_NOOP("Devices", "Taking the device out of service did not work: the server refused it. Try "
+                                           "again; if it happens again, call IT."),
+    CODE: QT_TRANSLATE_NOOP("Devices", "The recovery code could not be made: the server refused it. Try again; if it "
+                                       "happens again, call IT."),
+}
 
 
 class DevicesSection(Section):
@@ -68,11 +84,11 @@ class DevicesSection(Section):
                          lambda exc: self._failed(CODE, exc, person), name="recovery code")
 
     def _failed(self, what: str, exc: BaseException, person: SignedIn | None) -> None:
-        log.warning("%s failed: %s", what, exc)
+        log.warning("could not %s: %s", what, exc)
         if person is not self.person:
             return  # asked for by someone who is no longer here
         if isinstance(exc, (Offline, ServerBusy)):
-            self.view.say(OUT_OF_REACH.format(what=what))
+            self.view.say(translate("Devices", OUT_OF_REACH[what]))
             return
-        self.view.say(REFUSED.format(what=what))
+        self.view.say(translate("Devices", REFUSED[what]))
         self.load()

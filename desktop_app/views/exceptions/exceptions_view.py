@@ -3,12 +3,16 @@
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QSizePolicy, QVBoxLayout, QWidget
 
+from desktop_app.i18n import translate
 from desktop_app.views.card_list import CardList, card_button, card_label, large
 from desktop_app.workflows.exceptions import ExceptionCard
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 
-EMPTY_TEXT = "Nothing needs a supervisor. Refused actions appear here with the reason and what to do."
-NOT_ALLOWED_TEXT = "A supervisor marks these as dealt with."
-RESOLVE_TEXT = "Mark dealt with"
+# What people read; kept together so that translation finds them in one place (context "Exceptions").
+EMPTY_TEXT = QT_TRANSLATE_NOOP("Exceptions", "Nothing needs a supervisor. Refused actions appear here with the reason "
+                                             "and what to do.")
+NOT_ALLOWED_TEXT = QT_TRANSLATE_NOOP("Exceptions", "A supervisor marks these as dealt with.")
+RESOLVE_TEXT = QT_TRANSLATE_NOOP("Exceptions", "Mark dealt with")
 
 # Sizes come from the shell's style sheet through the shared object names (title, big,
 # hint, error); only what is particular to a card is styled here.
@@ -28,12 +32,15 @@ class ExceptionCardFrame(QFrame):
     def __init__(self, card: ExceptionCard, can_resolve: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent, objectName="exception-card")
         self.card = card
-        title = f"{card.action}: {card.what}" if card.what else card.action
+        # The action, its description, reason and next step come translated from the exceptions workflow.
+        title = (translate("Exceptions", "{action}: {what}").format(action=card.action, what=card.what) if card.what
+                 else card.action)
         self.title = large(card_label(title, "big"), 1.4)
         self.who_when = card_label(f"{card.who} · {card.when_short}", "hint")
         self.who_when.setToolTip(card.when)
         self.reason = card_label(card.reason, "reason")
-        self.next_step = card_label(f"What to do: {card.next_step}", "next-step")
+        self.next_step = card_label(translate("Exceptions", "What to do: {step}").format(step=card.next_step),
+                                    "next-step")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(8)
@@ -41,7 +48,7 @@ class ExceptionCardFrame(QFrame):
             layout.addWidget(w)
         self.resolve: QPushButton | None = None
         if can_resolve:
-            self.resolve = card_button(RESOLVE_TEXT, f"resolve:{card.mutation_id}")
+            self.resolve = card_button(translate("Exceptions", RESOLVE_TEXT), f"resolve:{card.mutation_id}")
             self.resolve.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             self.resolve.clicked.connect(self._clicked)
             layout.addWidget(self.resolve)
@@ -49,7 +56,7 @@ class ExceptionCardFrame(QFrame):
     def _clicked(self) -> None:
         # One request per card: the list is rebuilt from the database once it is done.
         self.resolve.setEnabled(False)
-        self.resolve.setText("Marking…")
+        self.resolve.setText(translate("Exceptions", "Marking…"))
         self.resolve_requested.emit(self.card.mutation_id)
 
 
@@ -64,11 +71,12 @@ class ExceptionsView(CardList):
     resolve_requested = Signal(str)  # mutation id
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(large(card_label("", "title"), 1.6), card_button("Refresh", "refresh"), "exception-list", parent)
+        refresh = card_button(translate("Exceptions", "Refresh"), "refresh")
+        super().__init__(large(card_label("", "title"), 1.6), refresh, "exception-list", parent)
         self.setStyleSheet(_CARD_STYLE)
-        self.note = card_label(NOT_ALLOWED_TEXT, "hint")
+        self.note = card_label(translate("Exceptions", NOT_ALLOWED_TEXT), "hint")
         self.notes.addWidget(self.note)
-        self.empty = large(card_label(EMPTY_TEXT, "big"), 1.4)
+        self.empty = large(card_label(translate("Exceptions", EMPTY_TEXT), "big"), 1.4)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.column.insertWidget(self.column.indexOf(self.scroll), self.empty, 1)
         self.show_cards([], can_resolve=False)
@@ -79,7 +87,7 @@ class ExceptionsView(CardList):
         for frame in frames:
             frame.resolve_requested.connect(self.resolve_requested.emit)
         self.set_cards(frames)
-        self.header.setText(f"Exceptions — {len(cards)} waiting")
+        self.header.setText(translate("Exceptions", "Exceptions — %n waiting", None, len(cards)))
         self.empty.setVisible(not cards)
         self.scroll.setVisible(bool(cards))
         self.note.setVisible(bool(cards) and not can_resolve)

@@ -2,10 +2,12 @@
 
 import logging
 
+from desktop_app.i18n import translate
 from desktop_app.sections import Banners, Section
 from desktop_app.tasks import TaskRunner
 from desktop_app.views.exceptions.exceptions_view import ExceptionsView
 from desktop_app.workflows.exceptions import Exceptions, NotAllowedToResolve
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.client import ClientCore
 from sync.engine import SyncStatus
 from sync.outbox import RejectedMutation
@@ -13,14 +15,15 @@ from sync.signin import SignedIn
 
 log = logging.getLogger(__name__)
 
-KEY, TITLE = "exceptions", "Exceptions"
+KEY, TITLE = "exceptions", QT_TRANSLATE_NOOP("Sections", "Exceptions")
 ROLES = None  # everyone: a picker sees why her work was refused, a supervisor puts it right
 
-# What people read; kept together so that translation finds them in one place.
-REFUSED = "{n} action{s} refused by the server: see {title}"
-LOAD_FAILED = "The refused actions could not be read. Tap Refresh; if it happens again, call IT."
-NOT_ALLOWED = "Only a supervisor can mark a refused action as dealt with."
-RESOLVE_FAILED = "Marking it as dealt with did not work. Tap Refresh and try again; if it happens again, call IT."
+# What people read; kept together so that translation finds them in one place (context "Exceptions").
+LOAD_FAILED = QT_TRANSLATE_NOOP("Exceptions", "The refused actions could not be read. Tap Refresh; if it happens "
+                                              "again, call IT.")
+NOT_ALLOWED = QT_TRANSLATE_NOOP("Exceptions", "Only a supervisor can mark a refused action as dealt with.")
+RESOLVE_FAILED = QT_TRANSLATE_NOOP("Exceptions", "Marking it as dealt with did not work. Tap Refresh and try again; "
+                                                 "if it happens again, call IT.")
 
 
 class ExceptionsSection(Section):
@@ -52,7 +55,7 @@ class ExceptionsSection(Section):
         def failed(exc: BaseException) -> None:
             log.error("reading the refused actions failed", exc_info=exc)
             if person is self.person:
-                self.say.show("reject", LOAD_FAILED)
+                self.say.show("reject", translate("Exceptions", LOAD_FAILED))
 
         self._runner.run(self.exceptions.cards, loaded, failed, name="load exceptions")
 
@@ -63,10 +66,10 @@ class ExceptionsSection(Section):
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, NotAllowedToResolve):
-                message = NOT_ALLOWED
+                message = translate("Exceptions", NOT_ALLOWED)
             else:
                 log.error("marking refused action %s as dealt with failed", mutation_id, exc_info=exc)
-                message = RESOLVE_FAILED
+                message = translate("Exceptions", RESOLVE_FAILED)
             if person is self.person:
                 self.say.show("reject", message)
             self.load()
@@ -80,8 +83,7 @@ class ExceptionsSection(Section):
     def rejected(self, mutations: list[RejectedMutation]) -> str | None:
         if self.on_screen:
             self.load()
-        n = len(mutations)
-        return REFUSED.format(n=n, s="" if n == 1 else "s", title=self.title)
+        return translate("Exceptions", "%n action(s) refused by the server: see Exceptions", None, len(mutations))
 
     def _name_of(self, entity: str, row_id: int) -> str | None:
         """The order number or batch code of an id, from the local view (worker thread: read only)."""

@@ -1,22 +1,23 @@
 """The pages of the picking screen; each only shows what the picking session says, in large type."""
 
-from PySide6.QtCore import QRect, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QIntValidator, QKeyEvent, QResizeEvent
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIntValidator, QKeyEvent
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QVBoxLayout, QWidget
 
+from desktop_app.i18n import translate
+from desktop_app.views.picking.fitted import FittedButton, FittedLabel
 from desktop_app.views.shell.style import Layout
 from desktop_app.workflows.picking import SHORT_REASONS, BatchSummary, TaskCard, ToteCard
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 
-SHORT_WORDS = {"not_found": "Not found", "damaged": "Damaged", "qty_wrong": "Quantity wrong"}
+SHORT_WORDS = {"not_found": QT_TRANSLATE_NOOP("PickingScreen", "Not found"),
+               "damaged": QT_TRANSLATE_NOOP("PickingScreen", "Damaged"),
+               "qty_wrong": QT_TRANSLATE_NOOP("PickingScreen", "Quantity wrong")}
 
 
-def _label(text: str = "", name: str = "", wrap: bool = True, center: bool = False) -> QLabel:
-    label = QLabel(text, objectName=name, wordWrap=wrap)
-    if center:
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-    return label
+def _label(text: str = "", name: str = "", center: bool = False) -> FittedLabel:
+    """A text of the page: it wraps, and where a word is still too wide its type is set smaller."""
+    return FittedLabel(text, name, center=center)
 
 
 def _restyle(label: QLabel, style: str) -> None:
@@ -24,53 +25,13 @@ def _restyle(label: QLabel, style: str) -> None:
         label.setStyleSheet(style)
 
 
-def _button(text: str, name: str, primary: bool = False) -> QPushButton:
-    button = QPushButton(text, objectName="primary" if primary else name)
+def _button(text: str, name: str, primary: bool = False, even: bool = False) -> FittedButton:
+    button = FittedButton(text, "primary" if primary else name, even=even)
     button.setProperty("action", name)
     # Buttons are tapped; the keyboard focus stays on the picking screen so the scanner and
     # the function keys keep working.
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return button
-
-
-class ProductName(QLabel):
-    """A product's name in the largest type, between two sizes, in which it takes at most `lines` lines.
-
-    Names run from "Rain Jacket, L" to sixty characters; a fixed large size would push the rest
-    of the task off a handheld's screen.
-    """
-
-    def __init__(self, lines: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent, wordWrap=True)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-        self._lines = lines
-        self._sizes = (1, 1)
-        self._weight = 700
-
-    def show_name(self, name: str, largest: int, smallest: int, weight: int) -> None:
-        self._sizes, self._weight = (largest, smallest), weight
-        self.setText(name)
-        self._fit()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        largest, smallest = self._sizes
-        room = QRect(0, 0, max(self.contentsRect().width(), 1), 100_000)
-        font = QFont(self.font())
-        font.setWeight(QFont.Weight(self._weight))
-        size = largest
-        while size > smallest:
-            font.setPixelSize(size)
-            metrics = QFontMetrics(font)
-            if metrics.boundingRect(room, Qt.TextFlag.TextWordWrap, self.text()).height() <= \
-                    metrics.lineSpacing() * self._lines:
-                break
-            size -= 2
-        # In the label's own style sheet: the window's would override setFont().
-        _restyle(self, f"font-size: {max(size, smallest)}px; font-weight: {self._weight};")
 
 
 class StartPage(QWidget):
@@ -80,9 +41,10 @@ class StartPage(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = _label("Picking", "title", center=True)
-        self.message = _label("Press Enter or tap Start to get the next batch.", "big", center=True)
-        self.button = _button("Start picking  ⏎", "start", primary=True)
+        self.title = _label(translate("PickingScreen", "Picking"), "title", center=True)
+        self.message = _label(translate("PickingScreen", "Press Enter or tap Start to get the next batch."), "big",
+                              center=True)
+        self.button = _button(translate("PickingScreen", "Start picking  ⏎"), "start", primary=True)
         self.button.clicked.connect(self.start.emit)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
@@ -92,7 +54,8 @@ class StartPage(QWidget):
 
     def set_busy(self, busy: bool, message: str | None = None) -> None:
         self.button.setEnabled(not busy)
-        self.button.setText("Getting a batch…" if busy else "Start picking  ⏎")
+        self.button.setText(translate("PickingScreen", "Getting a batch…") if busy else
+                            translate("PickingScreen", "Start picking  ⏎"))
         if message is not None:
             self.message.setText(message)
 
@@ -105,10 +68,10 @@ class TotePage(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.step = _label("Scan an empty tote", "huge", center=True)
+        self.step = _label(translate("PickingScreen", "Scan an empty tote"), "huge", center=True)
         self.order = _label("", "big", center=True)
         self.progress = _label("", "hint", center=True)
-        back = _button("Back  Esc", "back")
+        back = _button(translate("PickingScreen", "Back  Esc"), "back")
         back.clicked.connect(self.back.emit)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
@@ -121,8 +84,9 @@ class TotePage(QWidget):
         layout.addLayout(row)
 
     def show_card(self, card: ToteCard) -> None:
-        self.order.setText(f"for order {card.order_number}")
-        self.progress.setText(f"{card.orders_ready} of {card.orders_total} orders have a tote")
+        self.order.setText(translate("PickingScreen", "for order {order}").format(order=card.order_number))
+        self.progress.setText(translate("PickingScreen", "{ready} of {total} orders have a tote").format(
+            ready=card.orders_ready, total=card.orders_total))
 
 
 class TaskPage(QWidget):
@@ -135,20 +99,29 @@ class TaskPage(QWidget):
 
     def __init__(self, layout: Layout, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.step = _label("", "big")
-        self.location = _label("", "huge", wrap=False)
-        self.product = ProductName(lines=3)
+        # A handheld keeps the step, the count and the tote on one line each where a smaller type
+        # allows it: a longer language would otherwise push the buttons off its screen.
+        one_line = {"lines": 1, "smallest": layout.px(16)} if layout.handheld else {}
+        self.step = FittedLabel(name="big", **one_line)
+        self.location = QLabel(objectName="huge")  # a bin label: short, and never broken over two lines
+        self.location.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        # Names run from "Rain Jacket, L" to sixty characters: the largest type in which they take
+        # at most three lines, so that the rest of the task stays on a handheld's screen.
+        self.product = FittedLabel(lines=3)
         self.codes = _label("", "hint")
-        self.qty = _label("", "big")
-        self.tote = _label("", "big")
+        self.qty = FittedLabel(name="big", **one_line)
+        self.tote = FittedLabel(name="big", **one_line)
         # At the bin the product's name is the largest text, in up to three lines: above the size of
         # "big" labels (Layout.style_sheet), and below the bin label's "huge" on the walk to it.
         self._aside = layout.px(24 if layout.handheld else 32)
         self._product = layout.px(32 if layout.handheld else 52)
         self.order = _label("", "hint")
         self.progress = QProgressBar(objectName="lines", textVisible=True)
-        self.buttons = {name: _button(text, name) for name, text in
-                        (("count", "Count  F5"), ("short", "Short  F6"), ("skip", "Skip  F7"), ("undo", "Undo  F8"))}
+        self.buttons = {name: _button(text, name, even=True) for name, text in
+                        (("count", translate("PickingScreen", "Count  F5")),
+                         ("short", translate("PickingScreen", "Short  F6")),
+                         ("skip", translate("PickingScreen", "Skip  F7")),
+                         ("undo", translate("PickingScreen", "Undo  F8")))}
         for name, button in self.buttons.items():
             button.clicked.connect(lambda _=False, n=name: self.action.emit(n))
 
@@ -186,25 +159,35 @@ class TaskPage(QWidget):
 
     def show_card(self, card: TaskCard, location_required: bool) -> None:
         at_bin = card.location_confirmed or not location_required
-        self.step.setText("SCAN THE PRODUCT" if at_bin else "GO TO AND SCAN THE LOCATION")
-        _restyle(self.step, f"color: {'#1b5e20' if at_bin else '#1f4e79'};")
+        self.step.setText(translate("PickingScreen", "SCAN THE PRODUCT") if at_bin else
+                          translate("PickingScreen", "GO TO AND SCAN THE LOCATION"))
+        self.step.set_look(colour="#1b5e20" if at_bin else "#1f4e79")
         # At the bin its label is only a reminder; a handheld gives its row to the product's name.
         _restyle(self.location, f"font-size: {self._aside}px; font-weight: 700;" if at_bin else "")
         self.location.setVisible(not (at_bin and self.handheld))
         self.location.setText(card.location_label)
+        self.product.setText(card.product_name)
         if at_bin:
-            self.product.show_name(card.product_name, self._product, self._aside + 4, 800)
+            self.product.set_look(weight=800, largest=self._product, smallest=self._aside + 4)
         else:
-            self.product.show_name(card.product_name, self._aside, self._aside, 700)
-        where = f"{card.location_label} · " if at_bin and self.handheld else ""
-        order = f"Order {card.order_number} · " if self.handheld else ""
-        self.codes.setText(f"{where}{order}GTIN {card.gtin} · SKU {card.sku}")
-        self.qty.setText(f"{card.remaining} of {card.qty} still to pick")
-        self.tote.setText(f"into {card.tote}" if card.tote else "no tote")
-        self.order.setText(f"Order {card.order_number}")
+            self.product.set_look(weight=700, largest=self._aside, smallest=self._aside)
+        if not self.handheld:
+            codes = translate("PickingScreen", "GTIN {gtin} · SKU {sku}")
+        elif at_bin:  # the bin's label is hidden: it goes into this line
+            codes = translate("PickingScreen", "{location} · Order {order} · GTIN {gtin} · SKU {sku}")
+        else:
+            codes = translate("PickingScreen", "Order {order} · GTIN {gtin} · SKU {sku}")
+        self.codes.setText(codes.format(location=card.location_label, order=card.order_number, gtin=card.gtin,
+                                        sku=card.sku))
+        self.qty.setText(translate("PickingScreen", "{remaining} of {qty} still to pick").format(
+            remaining=card.remaining, qty=card.qty))
+        self.tote.setText(translate("PickingScreen", "into {tote}").format(tote=card.tote) if card.tote else
+                          translate("PickingScreen", "no tote"))
+        self.order.setText(translate("PickingScreen", "Order {order}").format(order=card.order_number))
         self.progress.setRange(0, max(card.lines_total, 1))
         self.progress.setValue(card.lines_done)
-        self.progress.setFormat(f"{card.lines_done} / {card.lines_total} lines")
+        self.progress.setFormat(translate("PickingScreen", "{done} / %n line(s)", None, card.lines_total)
+                                .format(done=card.lines_done))
         self.buttons["count"].setEnabled(card.picked_qty > 0 or at_bin)
 
 
@@ -214,30 +197,35 @@ class CountPage(QWidget):
     counted = Signal(int, int)  # quantity, task id
     back = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, layout: Layout, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.task_id = 0
         self.question = _label("", "big")
-        self.entry = QLineEdit(objectName="count", placeholderText="How many more?")
+        self.entry = QLineEdit(objectName="count", placeholderText=translate("PickingScreen", "How many more?"))
         self.entry.setValidator(QIntValidator(1, 9999, self))
         self.entry.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
-        ok, back = _button("Confirm  ⏎", "confirm", primary=True), _button("Back  Esc", "back")
+        # On a handheld the two share the row evenly; on a desktop Back keeps to its text and Confirm takes the rest.
+        even = layout.handheld
+        ok = _button(translate("PickingScreen", "Confirm  ⏎"), "confirm", primary=True, even=even)
+        back = _button(translate("PickingScreen", "Back  Esc"), "back", even=even)
         ok.clicked.connect(self._confirm)
         back.clicked.connect(self.back.emit)
         self.entry.returnPressed.connect(self._confirm)
         row = QHBoxLayout()
-        row.addWidget(back)
+        row.addWidget(back, 1 if even else 0)
         row.addWidget(ok, 1)
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        layout.addWidget(self.question)
-        layout.addWidget(self.entry)
-        layout.addLayout(row)
-        layout.addStretch(2)
+        column = QVBoxLayout(self)
+        column.addStretch(1)
+        column.addWidget(self.question)
+        column.addWidget(self.entry)
+        column.addLayout(row)
+        column.addStretch(2)
 
     def ask(self, card: TaskCard) -> None:
         self.task_id = card.task_id
-        self.question.setText(f"{card.product_name}: how many more did you take? ({card.remaining} still needed)")
+        self.question.setText(translate("PickingScreen", "{product}: how many more did you take? "
+                                                         "({remaining} still needed)").format(
+            product=card.product_name, remaining=card.remaining))
         self.entry.clear()
         self.entry.setFocus()
 
@@ -266,17 +254,19 @@ class ShortPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.question)
         for i, code in enumerate(SHORT_REASONS, start=1):
-            button = _button(f"{i}  {SHORT_WORDS[code]}", f"reason:{code}")
+            words = translate("PickingScreen", SHORT_WORDS[code])
+            button = _button(f"{i}  {words}", f"reason:{code}")  # the key to press, then the reason
             button.clicked.connect(lambda _=False, c=code: self.reason.emit(c))
             layout.addWidget(button)
-        back = _button("Back  Esc", "back")
+        back = _button(translate("PickingScreen", "Back  Esc"), "back")
         back.clicked.connect(self.back.emit)
         layout.addWidget(back)
         layout.addStretch(1)
 
     def ask(self, card: TaskCard) -> None:
-        self.question.setText(f"Short at {card.location_label}: {card.remaining} of {card.qty} {card.product_name} "
-                              "missing. Why?")
+        self.question.setText(translate("PickingScreen", "Short at {location}: {remaining} of {qty} {product} "
+                                                         "missing. Why?").format(
+            location=card.location_label, remaining=card.remaining, qty=card.qty, product=card.product_name))
 
 
 class SummaryPage(QWidget):
@@ -289,7 +279,7 @@ class SummaryPage(QWidget):
         self.title = _label("", "title", center=True)
         self.totals = _label("", "big", center=True)
         self.queue = _label("", "hint", center=True)
-        self.button = _button("Next batch  ⏎", "next", primary=True)
+        self.button = _button(translate("PickingScreen", "Next batch  ⏎"), "next", primary=True)
         self.button.clicked.connect(self.next_batch.emit)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
@@ -298,8 +288,12 @@ class SummaryPage(QWidget):
         layout.addStretch(2)
 
     def show_summary(self, summary: BatchSummary) -> None:
-        self.title.setText(f"Batch {summary.code} done")
-        self.totals.setText(f"{summary.lines_picked} of {summary.lines_total} lines picked, "
-                            f"{summary.lines_short} short · {summary.qty_picked} items")
-        self.queue.setText("All work sent." if summary.queued_actions == 0 else
-                           f"{summary.queued_actions} actions are saved here and sent when the server answers.")
+        self.title.setText(translate("PickingScreen", "Batch {batch} done").format(batch=summary.code))
+        # One count per text, so that each can take its own plural form.
+        lines = translate("PickingScreen", "{picked} of %n line(s) picked, {short} short", None, summary.lines_total)
+        items = translate("PickingScreen", "%n item(s)", None, summary.qty_picked)
+        self.totals.setText(translate("PickingScreen", "{lines} · {items}").format(
+            lines=lines.format(picked=summary.lines_picked, short=summary.lines_short), items=items))
+        self.queue.setText(translate("PickingScreen", "All work sent.") if summary.queued_actions == 0 else
+                           translate("PickingScreen", "%n action(s) saved here, sent when the server answers.",
+                                     None, summary.queued_actions))

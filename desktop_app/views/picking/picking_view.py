@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
+from desktop_app.i18n import translate
 from desktop_app.tasks import TaskRunner
 from desktop_app.views.picking.pages import CountPage, ShortPage, StartPage, SummaryPage, TaskPage, TotePage
 from desktop_app.views.shell.style import Layout
@@ -58,7 +59,7 @@ class PickingView(QWidget):
         self.start_page = StartPage()
         self.tote_page = TotePage()
         self.task_page = TaskPage(layout)
-        self.count_page = CountPage()
+        self.count_page = CountPage(layout)
         self.short_page = ShortPage()
         self.summary_page = SummaryPage()
         self.pages = QStackedWidget()
@@ -83,7 +84,7 @@ class PickingView(QWidget):
         self.session = session
         self._claiming = False
         self._verdicts.clear()  # the last person's verdicts are not the new one's
-        self.start_page.set_busy(False, "Press Enter or tap Start to get the next batch.")
+        self.start_page.set_busy(False, translate("PickingScreen", "Press Enter or tap Start to get the next batch."))
         self.refresh()
 
     def activate(self) -> None:
@@ -93,10 +94,10 @@ class PickingView(QWidget):
     def handle_scan(self, code: Classified) -> None:
         """A classified scan while picking is on screen."""
         if self.session is None:
-            self._announce.show("reject", "Sign in first.")
+            self._announce.show("reject", translate("PickingScreen", "Sign in first."))
             return
         if self._claiming:
-            self._announce.show("reject", "Wait: getting a batch from the server.")
+            self._announce.show("reject", translate("PickingScreen", "Wait: getting a batch from the server."))
             return
         self._act(self.session.scan(code))
 
@@ -135,7 +136,8 @@ class PickingView(QWidget):
         log.error("getting a batch failed", exc_info=exc)
         if session is self.session:
             self._claiming = False
-            message = "Could not get a batch. Press Enter to try again; if it happens again, call IT."
+            message = translate("PickingScreen", "Could not get a batch. Press Enter to try again; if it happens "
+                                                 "again, call IT.")
             self.start_page.set_busy(False, message)
             self._announce.show("reject", message)
 
@@ -198,7 +200,11 @@ class PickingView(QWidget):
                                        if v.session is not session or v.rollbacks > waiting.rollbacks)
             self._draw(shown.screen if waiting.changes == self._changes else None)
             news = session.arrivals()  # told with the verdict rather than flashed over it
-            said = shown.message if news is None else f"{shown.message.rstrip('.')}. {news.message}"
+            if news is None:
+                said = shown.message
+            else:
+                said = translate("PickingScreen", "{verdict}. {news}").format(verdict=shown.message.rstrip("."),
+                                                                             news=news.message)
             self._announce.show(shown.kind, said)
 
     # --- showing -----------------------------------------------------------------------

@@ -8,11 +8,12 @@ from desktop_app.views.picking.picking_view import PickingView
 from desktop_app.views.shell.style import Layout
 from desktop_app.workflows.picking import PickingCore, PickingOptions, PickingSession
 from scanners.codes import Classified, LocationLabel, ProductCode, ToteCode
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.engine import SyncStatus
 from sync.outbox import RejectedMutation
 from sync.signin import SignedIn
 
-KEY, TITLE = "pick", "Pick"
+KEY, TITLE = "pick", QT_TRANSLATE_NOOP("Sections", "Pick")  # translated where it is shown (the station)
 ROLES = ("picker", "supervisor", "admin")  # order API roles (order_api/models/identity.py)
 # Leases run for 30 minutes on the reference API; renewing every 5 keeps a slow batch
 # claimed, and a lost one is told to the picker long before the batch is done.

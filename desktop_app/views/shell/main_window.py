@@ -5,24 +5,31 @@ from PySide6.QtGui import QCloseEvent, QColor, QFont, QFontMetrics, QPainter, QP
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu,
                                QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
+from desktop_app.i18n import translate
+from desktop_app.views.card_list import FitButton
 from desktop_app.views.shell.signin_view import SignInView
 from desktop_app.views.shell.status_bar import SyncStatusBar
 from desktop_app.views.shell.style import Layout
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 
 # A handheld's 800 px of height holds two rows of two section buttons; more go into the ☰ menu.
 HANDHELD_BUTTONS = 4
 
-# What people read; kept together so that translation finds them in one place.
-MENU_SETTINGS, MENU_SIGN_OUT = "Settings", "Sign out"
-SETTINGS, SIGN_OUT = "Settings", "Sign out"
-TYPE_A_CODE, TYPE_A_CODE_SHORT = "Type a code from a damaged label ⏎", "Type a code ⏎"
+# What people read; kept together so that translation finds them in one place (context "MainWindow").
+SETTINGS = QT_TRANSLATE_NOOP("MainWindow", "Settings")
+SIGN_OUT = QT_TRANSLATE_NOOP("MainWindow", "Sign out")
+TYPE_A_CODE = QT_TRANSLATE_NOOP("MainWindow", "Type a code from a damaged label ⏎")
+TYPE_A_CODE_SHORT = QT_TRANSLATE_NOOP("MainWindow", "Type a code ⏎")
 
 
-class NavButton(QPushButton):
-    """A section's button: its title, and the section's status (how many things wait there) in a small badge."""
+class NavButton(FitButton):
+    """A section's button: its title, and the section's status (how many things wait there) in a small badge.
+
+    The title's type shrinks to fit the button's share of the row (two buttons on a handheld's 480 px).
+    """
 
     def __init__(self, title: str, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(title, parent, objectName=name)
+        super().__init__(title, name, parent)
         self.badge = ""
 
     def set_badge(self, text: str) -> None:
@@ -65,7 +72,7 @@ class MainWindow(QMainWindow):
     def __init__(self, layout: Layout, banner: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.layout_kind = layout
-        self.setWindowTitle("Floorhand")
+        self.setWindowTitle(translate("MainWindow", "Floorhand"))
         self.setStyleSheet(layout.style_sheet())
         self.signin = SignInView()
         self.status = SyncStatusBar(layout)
@@ -76,8 +83,8 @@ class MainWindow(QMainWindow):
         self.nav_buttons: dict[str, NavButton] = {}
         self.titles: dict[str, str] = {}
         self.menu_sections: dict = {}  # key -> QAction, on a handheld: sections past its two rows of buttons
-        self.manual = QLineEdit(objectName="manual-entry",
-                                placeholderText=TYPE_A_CODE_SHORT if layout.handheld else TYPE_A_CODE)
+        self.manual = QLineEdit(objectName="manual-entry", placeholderText=translate(
+            "MainWindow", TYPE_A_CODE_SHORT if layout.handheld else TYPE_A_CODE))
         self.manual.returnPressed.connect(self._typed)
         self.pages: dict[str, QWidget] = {}
         self.stack = QStackedWidget()
@@ -100,8 +107,8 @@ class MainWindow(QMainWindow):
             # status line at the bottom.
             self.menu = QMenu(self, objectName="menu-list")
             self._menu_end = self.menu.addSeparator()  # sections go above it
-            self.menu.addAction(MENU_SETTINGS, self.settings_requested.emit)
-            self.menu.addAction(MENU_SIGN_OUT, self.sign_out_requested.emit)
+            self.menu.addAction(translate("MainWindow", SETTINGS), self.settings_requested.emit)
+            self.menu.addAction(translate("MainWindow", SIGN_OUT), self.sign_out_requested.emit)
             self.menu_button = self._tool_button("☰", "menu")
             self.menu_button.setMenu(self.menu)
             self.menu_button.setMinimumWidth(64)
@@ -111,7 +118,8 @@ class MainWindow(QMainWindow):
             header_layout.addLayout(row)
             self.status.add_to_line(self.who)
         else:
-            settings, sign_out = self._tool_button(SETTINGS, "settings"), self._tool_button(SIGN_OUT, "sign-out")
+            settings = self._tool_button(translate("MainWindow", SETTINGS), "settings")
+            sign_out = self._tool_button(translate("MainWindow", SIGN_OUT), "sign-out")
             settings.clicked.connect(self.settings_requested.emit)
             sign_out.clicked.connect(self.sign_out_requested.emit)
             top = QHBoxLayout()
@@ -131,7 +139,9 @@ class MainWindow(QMainWindow):
         return root
 
     def add_section(self, key: str, title: str, page: QWidget) -> None:
-        """A section's button (and, on a handheld, its menu item) and its page; shown in show_signed_in."""
+        """A section's button (and, on a handheld, its menu item) and its page; shown in show_signed_in.
+
+        `title` is as people read it, translated already."""
         button = NavButton(title, f"nav:{key}")
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.setCheckable(True)
@@ -165,9 +175,10 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.signin)
         self.signin.username.setFocus()
 
-    def show_signed_in(self, who: str, sections: list[str]) -> None:
-        """The header for the person signed in, with only the sections their roles allow."""
-        self.who.setText(who.split(" · ")[0] if self.layout_kind.handheld else who)
+    def show_signed_in(self, name: str, about: str, sections: list[str]) -> None:
+        """The header for the person signed in (a handheld's line has room for the name only, the desktop's for
+        `about`: name, roles, offline), with only the sections their roles allow."""
+        self.who.setText(name if self.layout_kind.handheld else about)
         self.show_signed_in_again()
         while self.nav_row.count():
             self.nav_row.takeAt(0)
@@ -177,6 +188,8 @@ class MainWindow(QMainWindow):
         columns = min(2, len(buttons)) if handheld else len(buttons)
         for i, key in enumerate(buttons):
             self.nav_row.addWidget(self.nav_buttons[key], i // max(columns, 1), i % max(columns, 1))
+        for column in range(len(self.nav_buttons)):  # columns of one width, whatever their titles' length
+            self.nav_row.setColumnStretch(column, 1 if column < columns else 0)
         for key, button in self.nav_buttons.items():
             button.setVisible(key in buttons)
         for key, action in self.menu_sections.items():

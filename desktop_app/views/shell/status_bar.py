@@ -1,7 +1,8 @@
 """The sync engine's snapshot in words: one status line at the bottom, a strong strip when work cannot get out.
 
 The line keeps one height whatever it says, so a network drop never moves a control under a
-finger; a text too long for a narrow screen is set smaller rather than cut.
+finger; a text too long for a narrow screen is set smaller rather than cut, and cut only below
+the smallest type, with the whole text in its tooltip.
 """
 
 from datetime import datetime
@@ -10,42 +11,54 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedLayout, QWidget
 
+from desktop_app.i18n import translate
 from desktop_app.views.shell.style import Layout
+from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.connectivity import SyncState
 from sync.engine import SyncStatus
 
-# What people read; kept together so that translation finds them in one place.
+# What people read; kept together so that translation finds them in one place (context "StatusBar").
 _STATE_WORDS = {
-    SyncState.IDLE: ("Online", "#1b8a3a"),
-    SyncState.SYNCING: ("Online, sending", "#1b8a3a"),
-    SyncState.CONNECTING: ("Connecting…", "#8a6d00"),
-    SyncState.OFFLINE: ("Offline", "#8a4b00"),
-    SyncState.AUTH_REQUIRED: ("Not signed in to the server", "#8a4b00"),
-    SyncState.ERROR: ("Server problem", "#b71c1c"),
-    SyncState.DEVICE_REFUSED: ("Device not accepted", "#b71c1c"),
+    SyncState.IDLE: (QT_TRANSLATE_NOOP("StatusBar", "Online"), "#1b8a3a"),
+    SyncState.SYNCING: (QT_TRANSLATE_NOOP("StatusBar", "Online, sending"), "#1b8a3a"),
+    SyncState.CONNECTING: (QT_TRANSLATE_NOOP("StatusBar", "Connecting…"), "#8a6d00"),
+    SyncState.OFFLINE: (QT_TRANSLATE_NOOP("StatusBar", "Offline"), "#8a4b00"),
+    SyncState.AUTH_REQUIRED: (QT_TRANSLATE_NOOP("StatusBar", "Not signed in to the server"), "#8a4b00"),
+    SyncState.ERROR: (QT_TRANSLATE_NOOP("StatusBar", "Server problem"), "#b71c1c"),
+    SyncState.DEVICE_REFUSED: (QT_TRANSLATE_NOOP("StatusBar", "Device not accepted"), "#b71c1c"),
 }
 # A handheld's line also holds the name of the person signed in: fewer words.
-_COMPACT_WORDS = {SyncState.SYNCING: "Sending", SyncState.AUTH_REQUIRED: "Not signed in",
-                  SyncState.DEVICE_REFUSED: "Not accepted"}
-_NEVER = "never"
-_SAVED = "Your work is saved on this device"
-_OFFLINE = "OFFLINE — {saved} and is sent when the network is back."
-_NOT_CONNECTED = "NOT CONNECTED — {saved}. Sign in online so it can be sent."
-_SERVER_PROBLEM = "SERVER PROBLEM — {saved}. {error}"
-_REFUSED = "DEVICE NOT ACCEPTED — work is saved here but cannot be sent. Call IT."
-_COMPACT_NOTICES = {SyncState.OFFLINE: "OFFLINE — work saved here",
-                    SyncState.AUTH_REQUIRED: "NOT CONNECTED — sign in",
-                    SyncState.ERROR: "SERVER PROBLEM — work saved here",
-                    SyncState.DEVICE_REFUSED: "DEVICE NOT ACCEPTED — call IT"}
-_STUCK = ("Work is not getting through: call a supervisor", "Not getting through: call a supervisor")
-_STALE = ("Work is sent, but no news comes from the server: what you see may be old. Call a supervisor",
-          "No news from the server: call a supervisor")
-_WAITING = "({n} action{s} waiting to send)"
+_COMPACT_WORDS = {SyncState.SYNCING: QT_TRANSLATE_NOOP("StatusBar", "Sending"),
+                  SyncState.AUTH_REQUIRED: QT_TRANSLATE_NOOP("StatusBar", "Not signed in"),
+                  SyncState.DEVICE_REFUSED: QT_TRANSLATE_NOOP("StatusBar", "Not accepted")}
+_NOTICES = {
+    SyncState.OFFLINE: QT_TRANSLATE_NOOP("StatusBar", "OFFLINE — Your work is saved on this device and is sent when "
+                                                      "the network is back."),
+    SyncState.AUTH_REQUIRED: QT_TRANSLATE_NOOP("StatusBar", "NOT CONNECTED — Your work is saved on this device. Sign "
+                                                            "in online so it can be sent."),
+    # A revoked handheld, or a data folder copied to another machine: nothing goes out until IT acts.
+    # The server's reason (who took it out of service, when) is in the log; here, what to do.
+    SyncState.DEVICE_REFUSED: QT_TRANSLATE_NOOP("StatusBar", "DEVICE NOT ACCEPTED — work is saved here but cannot be "
+                                                             "sent. Call IT."),
+}
+_SERVER_PROBLEM = QT_TRANSLATE_NOOP("StatusBar", "SERVER PROBLEM — Your work is saved on this device.")
+_SERVER_PROBLEM_SAYS = QT_TRANSLATE_NOOP("StatusBar", "SERVER PROBLEM — Your work is saved on this device. {error}")
+_COMPACT_NOTICES = {SyncState.OFFLINE: QT_TRANSLATE_NOOP("StatusBar", "OFFLINE — work saved here"),
+                    SyncState.AUTH_REQUIRED: QT_TRANSLATE_NOOP("StatusBar", "NOT CONNECTED — sign in"),
+                    SyncState.ERROR: QT_TRANSLATE_NOOP("StatusBar", "SERVER PROBLEM — work saved here"),
+                    SyncState.DEVICE_REFUSED: QT_TRANSLATE_NOOP("StatusBar", "DEVICE NOT ACCEPTED — call IT")}
+_STUCK = (QT_TRANSLATE_NOOP("StatusBar", "Work is not getting through: call a supervisor"),
+          QT_TRANSLATE_NOOP("StatusBar", "Not getting through: call a supervisor"))
+_STALE = (QT_TRANSLATE_NOOP("StatusBar", "Work is sent, but no news comes from the server: what you see may be old. "
+                                         "Call a supervisor"),
+          QT_TRANSLATE_NOOP("StatusBar", "No news from the server: call a supervisor"))
 _NOTICE_COLOURS = {"offline": "#8a4b00", "alarm": "#b71c1c"}
 
 
-def _clock(at: datetime | None, seconds: bool = True) -> str:
-    return _NEVER if at is None else at.astimezone().strftime("%H:%M:%S" if seconds else "%H:%M")
+def _last_sync(at: datetime | None) -> str:
+    if at is None:
+        return translate("StatusBar", "never synced")
+    return translate("StatusBar", "last sync {time}").format(time=at.astimezone().strftime("%H:%M:%S"))
 
 
 def describe(status: SyncStatus, compact: bool = False) -> tuple[str, str, str]:
@@ -55,22 +68,24 @@ def describe(status: SyncStatus, compact: bool = False) -> tuple[str, str, str]:
     last = max((t for t in (status.last_push_at, status.last_pull_at) if t is not None), default=None)
     if compact:
         # The exceptions waiting are on the Exceptions button: the line keeps to what it alone says.
-        waiting = "all sent" if status.pending == 0 else f"{status.pending} waiting"
-        return _COMPACT_WORDS.get(state, words), colour, f"{waiting} · {_clock(last, seconds=False)}"
-    waiting = "all work sent" if status.pending == 0 else (
-        f"{status.pending} action{'s' if status.pending != 1 else ''} waiting to send")
-    parts = [waiting, f"last sync {_clock(last)}"]
+        waiting = (translate("StatusBar", "all sent") if status.pending == 0
+                   else translate("StatusBar", "%n waiting", None, status.pending))
+        clock = translate("StatusBar", "never") if last is None else last.astimezone().strftime("%H:%M")
+        return translate("StatusBar", _COMPACT_WORDS.get(state, words)), colour, f"{waiting} · {clock}"
+    waiting = (translate("StatusBar", "all work sent") if status.pending == 0
+               else translate("StatusBar", "%n action(s) waiting to send", None, status.pending))
+    parts = [waiting, _last_sync(last)]
     if status.rejected:
-        parts.append(f"{status.rejected} exception{'s' if status.rejected != 1 else ''}")
-    return words, colour, " · ".join(parts)
+        parts.append(translate("StatusBar", "%n exception(s)", None, status.rejected))
+    return translate("StatusBar", words), colour, " · ".join(parts)
 
 
 def alarm_text(status: SyncStatus, compact: bool = False) -> str | None:
     """The words when sync is half broken: work not getting out, or news not coming in."""
     if status.stuck:
-        return _STUCK[compact]
+        return translate("StatusBar", _STUCK[compact])
     if status.stale:
-        return _STALE[compact]
+        return translate("StatusBar", _STALE[compact])
     return None
 
 
@@ -79,22 +94,19 @@ def offline_text(status: SyncStatus, compact: bool = False) -> str | None:
     if status.state is SyncState.AUTH_REQUIRED and not status.pending:
         return None  # before anyone has signed in this is the normal state, not news for a strip
     if compact and status.state in _COMPACT_NOTICES:
-        return _COMPACT_NOTICES[status.state]
-    if status.state is SyncState.OFFLINE:
-        return _OFFLINE.format(saved=_SAVED)
-    if status.state is SyncState.AUTH_REQUIRED:
-        return _NOT_CONNECTED.format(saved=_SAVED)
+        return translate("StatusBar", _COMPACT_NOTICES[status.state])
     if status.state is SyncState.ERROR:
-        return _SERVER_PROBLEM.format(saved=_SAVED, error=status.last_error or "").strip()
-    if status.state is SyncState.DEVICE_REFUSED:
-        # A revoked handheld, or a data folder copied to another machine: nothing goes out until IT acts.
-        # The server's reason (who took it out of service, when) is in the log; here, what to do.
-        return _REFUSED
+        if not status.last_error:
+            return translate("StatusBar", _SERVER_PROBLEM)
+        return translate("StatusBar", _SERVER_PROBLEM_SAYS).format(error=status.last_error)
+    if status.state in _NOTICES:
+        return translate("StatusBar", _NOTICES[status.state])
     return None
 
 
 class FitLabel(QLabel):
-    """One line of text in the largest type, down to a floor, that fits the label's width: never cut, never wider.
+    """One line of text in the largest type, down to a floor, that fits the label's width; cut with "…" (the whole
+    text in the tooltip) only when even the smallest type is too wide.
 
     The type size goes into the label's own style sheet (a window's style sheet would override setFont()).
     """
@@ -154,6 +166,7 @@ class FitLabel(QLabel):
             self.setStyleSheet(f"QLabel {{ font-size: {size}px; font-weight: {700 if self._bold else 400}; "
                                f"background: {background}; padding: 0 8px; {f'color: {colour};' if colour else ''} }}")
         super().setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")  # cut: the whole text on a long press or hover
 
 
 class SyncStatusBar(QWidget):
@@ -167,7 +180,7 @@ class SyncStatusBar(QWidget):
         super().__init__(parent)
         self.compact = layout.handheld
         size = layout.px(18)
-        self.state = QLabel("Starting…", objectName="sync-state")
+        self.state = QLabel(translate("StatusBar", "Starting…"), objectName="sync-state")
         self.details = FitLabel(size, name="sync-details")
         self.notice = FitLabel(size, bold=True, name="offline")
         line = QWidget()
@@ -197,7 +210,8 @@ class SyncStatusBar(QWidget):
         alarm = alarm_text(status, self.compact)
         text = alarm if alarm is not None else offline_text(status, self.compact)
         if text is not None and not self.compact and status.pending:  # what the hidden details said
-            text += f" {_WAITING.format(n=status.pending, s='s' if status.pending != 1 else '')}"
+            text = translate("StatusBar", "{notice} (%n action(s) waiting to send)", None, status.pending).format(
+                notice=text)
         if text is not None:
             self.notice.set_colours(_NOTICE_COLOURS["alarm" if alarm is not None else "offline"], "white")
             self.notice.setText(text)
