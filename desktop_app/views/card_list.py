@@ -2,10 +2,11 @@
 
 import re
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontInfo, QFontMetrics, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QStyle,
-                               QStyleOptionButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+from desktop_app.views.fitted import FittedButton
 
 MIN_TOUCH = 48  # a fingertip in a glove; the shell's style sheet may raise it
 
@@ -37,89 +38,14 @@ def large(label: QLabel, scale: float) -> QLabel:
     return label
 
 
-class FitButton(QPushButton):
-    """A button whose text is set in the largest type, down to a floor, that fits the width it is given.
-
-    Its minimum width is a few characters, so a longer language never widens a screen past a
-    handheld's 480 px; the type shrinks instead, and below the floor the text is cut with "…" and
-    the whole of it is in the tooltip. The size goes into the button's own style sheet (a window's
-    style sheet would override setFont()). `title` is the whole text; setText() changes it.
-    """
-
-    SMALLEST_PIXEL_SIZE = 12
-
-    def __init__(self, title: str, name: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(title, parent, objectName=name)
-        self.title = title
-        self._base: int | None = None  # the type size the window's style sheet gives it, read while unshrunk
-        self._fitting = False
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
-        self.title = text
-        self._fit()
-
-    def natural_width(self) -> int:
-        """The width the whole title needs in the full type size."""
-        return self._frame() + QFontMetrics(self._font(self._base_size())).horizontalAdvance(self.title)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        small = QFontMetrics(self._font(self.SMALLEST_PIXEL_SIZE)).horizontalAdvance("MM…")
-        return QSize(self._frame() + small, super().minimumSizeHint().height())
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._fit()
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self._fit()
-
-    def _base_size(self) -> int:
-        if self._base is None or not self.styleSheet():
-            return QFontInfo(self.font()).pixelSize()
-        return self._base
-
-    def _font(self, size: int) -> QFont:
-        font = QFont(self.font())
-        font.setPixelSize(size)
-        return font
-
-    def _frame(self) -> int:
-        """Padding and border around the text, as the style draws them."""
-        option = QStyleOptionButton()
-        self.initStyleOption(option)
-        return self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, option, QSize(0, 0), self).width()
-
-    def _fit(self) -> None:
-        if self._fitting:
-            return
-        self._fitting = True
-        try:
-            if not self.isVisible():  # not styled yet: the whole title until it is shown in its place
-                super().setText(self.title)
-                return
-            self._base = self._base_size()
-            room = max(self.width() - self._frame(), 1)
-            size = self._base
-            while size > self.SMALLEST_PIXEL_SIZE and \
-                    QFontMetrics(self._font(size)).horizontalAdvance(self.title) > room:
-                size -= 1
-            sheet = f"font-size: {size}px;" if size != self._base else ""
-            if sheet != self.styleSheet():
-                self.setStyleSheet(sheet)
-            shown = QFontMetrics(self._font(size)).elidedText(self.title, Qt.TextElideMode.ElideRight, room)
-            if shown != self.text():
-                super().setText(shown)
-            self.setToolTip(self.title if shown != self.title else "")
-            self.setAccessibleName(self.title)
-        finally:
-            self._fitting = False
+# Card and navigation buttons may be cut with "…" below this size (the whole title in the tooltip).
+SMALLEST_BUTTON_PX = 12
 
 
 def card_button(text: str, name: str) -> QPushButton:
     """A button on a card or over the list: big enough for a gloved finger, never taking the focus."""
-    button = FitButton(text, name)
+    button = FittedButton(text, name, elide=True, smallest=SMALLEST_BUTTON_PX)
+    button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
     # Tapped or clicked only: keyboard focus stays with the scanner flow.
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     button.setMinimumHeight(MIN_TOUCH)

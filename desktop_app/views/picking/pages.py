@@ -5,7 +5,7 @@ from PySide6.QtGui import QIntValidator, QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QVBoxLayout, QWidget
 
 from desktop_app.i18n import translate
-from desktop_app.views.picking.fitted import FittedButton, FittedLabel
+from desktop_app.views.fitted import FittedButton, FittedLabel
 from desktop_app.views.shell.style import Layout
 from desktop_app.workflows.picking import SHORT_REASONS, BatchSummary, TaskCard, ToteCard
 from sync.catalogue.entry import QT_TRANSLATE_NOOP

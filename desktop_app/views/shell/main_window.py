@@ -2,11 +2,12 @@
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QFontMetrics, QPainter, QPaintEvent
-from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu,
+from PySide6.QtWidgets import (QButtonGroup, QSizePolicy, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu,
                                QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop_app.i18n import translate
-from desktop_app.views.card_list import FitButton
+from desktop_app.views.card_list import SMALLEST_BUTTON_PX
+from desktop_app.views.fitted import FittedButton
 from desktop_app.views.shell.signin_view import SignInView
 from desktop_app.views.shell.status_bar import SyncStatusBar
 from desktop_app.views.shell.style import Layout
@@ -22,14 +23,15 @@ TYPE_A_CODE = QT_TRANSLATE_NOOP("MainWindow", "Type a code from a damaged label 
 TYPE_A_CODE_SHORT = QT_TRANSLATE_NOOP("MainWindow", "Type a code ⏎")
 
 
-class NavButton(FitButton):
+class NavButton(FittedButton):
     """A section's button: its title, and the section's status (how many things wait there) in a small badge.
 
     The title's type shrinks to fit the button's share of the row (two buttons on a handheld's 480 px).
     """
 
     def __init__(self, title: str, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(title, name, parent)
+        super().__init__(title, name, elide=True, smallest=SMALLEST_BUTTON_PX, parent=parent)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.badge = ""
 
     def set_badge(self, text: str) -> None:

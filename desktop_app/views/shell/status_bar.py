@@ -12,6 +12,7 @@ from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedLayout, QWidget
 
 from desktop_app.i18n import translate
+from desktop_app.views.fitted import fit_one_line
 from desktop_app.views.shell.style import Layout
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.connectivity import SyncState
@@ -155,10 +156,7 @@ class FitLabel(QLabel):
 
     def _fit(self) -> None:
         room = max(self.width() - 16, 1)  # the 8 px padding each side, below
-        size = self._base
-        while size > self.SMALLEST_PIXEL_SIZE and QFontMetrics(self._font(size)).horizontalAdvance(self._full) > room:
-            size -= 1
-        shown = QFontMetrics(self._font(size)).elidedText(self._full, Qt.TextElideMode.ElideRight, room)
+        size, shown = fit_one_line(self._font(self._base), self._full, room, self._base, self.SMALLEST_PIXEL_SIZE)
         style = (size, *self._colours)
         if style != self._applied:
             self._applied = style

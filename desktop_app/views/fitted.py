@@ -1,4 +1,4 @@
-"""Labels and buttons of the picking screen whose type is set smaller where a text does not fit.
+"""Labels and buttons whose type is set smaller where a text does not fit, and the one rule that sizes it.
 
 Texts are translated, and a translation runs up to 40% longer than English, with longer
 words; product names run from "Rain Jacket, L" to sixty characters. At one fixed size such a
@@ -9,7 +9,7 @@ never needs more room than the smallest type takes.
 """
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
+from PySide6.QtGui import QFont, QFontInfo, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStyle, QStyleOptionButton, QWidget
 
 # Smaller is hard to read at arm's length; a widget's minimum width is its text's at this size, so it never clips.
@@ -25,12 +25,33 @@ def _sized(font: QFont, size: int, weight: int | None = None) -> QFontMetrics:
     return QFontMetrics(font)
 
 
+def fit_one_line(font: QFont, text: str, room: int, largest: int, smallest: int) -> tuple[int, str]:
+    """The largest pixel size from `largest` down to `smallest` in which one line of text fits `room`,
+    and the text as it shows in it: cut with "…" only when even `smallest` is too wide."""
+    size = largest
+    while size > smallest and _sized(font, size).horizontalAdvance(text) > room:
+        size -= 1
+    return size, _sized(font, size).elidedText(text, Qt.TextElideMode.ElideRight, max(room, 1))
+
+
 def _restyle(widget: QWidget, style: str) -> None:
     if widget.styleSheet() != style:  # a new style sheet re-polishes the widget: only when it changes
         widget.setStyleSheet(style)
 
 
-class FittedLabel(QLabel):
+class _Refits:
+    """Mixed into a widget with a _fit(): fitted again whenever it is shown or resized."""
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+
+class FittedLabel(_Refits, QLabel):
     """A word-wrapped label in the largest type in which the text takes at most `lines` lines, down to
     `smallest` px (below, it wraps onto more lines), and in which every word fits its width, down to SMALLEST_PX."""
 
@@ -71,14 +92,6 @@ class FittedLabel(QLabel):
         widest_small = max(small.horizontalAdvance(w) for w in words)
         return QSize(max(hint.width() - widest_now + widest_small, 0), hint.height())
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self._fit()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._fit()
-
     def _fits(self, size: int, lines: int | None) -> bool:
         room = max(self.contentsRect().width(), 1)
         metrics = _sized(self.font(), size, self._weight)
@@ -103,57 +116,70 @@ class FittedLabel(QLabel):
         _restyle(self, " ".join(style))
 
 
-class FittedButton(QPushButton):
-    """A one-line button whose text is set smaller, down to SMALLEST_PX, where it is too wide for the button.
+class FittedButton(_Refits, QPushButton):
+    """A one-line button whose text is set in the largest type, down to `smallest` px, that fits its width.
 
+    The size goes into the button's own style sheet (a window's style sheet would override
+    setFont()). `title` is the whole text; setText() changes it.
     even: the button shares a row with others in equal parts (the layout's stretch decides, not
     its text), so that a row of buttons does not hand room back and forth as their type shrinks.
+    elide: its minimum width is a few characters, and below `smallest` the text is cut with "…"
+    (the whole of it in the tooltip); without, its minimum width is the whole text at `smallest`.
     """
 
-    def __init__(self, text: str, name: str, *, even: bool = False, parent: QWidget | None = None) -> None:
+    def __init__(self, text: str, name: str = "", *, even: bool = False, elide: bool = False,
+                 smallest: int = SMALLEST_PX, parent: QWidget | None = None) -> None:
         super().__init__(text, parent, objectName=name)
+        self.title = text
         # A push button's own policy (Minimum) never lets a layout make it narrower than its size hint.
         policy = QSizePolicy.Policy.Ignored if even else QSizePolicy.Policy.Preferred
         self.setSizePolicy(policy, self.sizePolicy().verticalPolicy())
-        self._even = even
-        self._largest: int | None = None  # the window style sheet's size, read once the button is shown
+        self._even, self._elide, self._smallest = even, elide, smallest
+        self._largest: int | None = None  # the type size the window's style sheet gives it, read while unshrunk
+        self._fitting = False
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt name
-        super().setText(text)
+        self.title = text
         self._fit()
 
-    def _at(self, hint: QSize, size: int) -> QSize:
-        """A size hint of the current type recomputed for the text at `size` px."""
-        now = QFontMetrics(self.font()).horizontalAdvance(self.text())
-        return QSize(hint.width() - now + _sized(self.font(), size).horizontalAdvance(self.text()), hint.height())
+    def natural_width(self) -> int:
+        """The width the whole title needs in the full type size."""
+        return self._frame() + _sized(self.font(), self._full_size()).horizontalAdvance(self.title)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return self._at(super().sizeHint(), SMALLEST_PX)
+        least = _sized(self.font(), self._smallest).horizontalAdvance("MM…" if self._elide else self.title)
+        return QSize(self._frame() + least, super().minimumSizeHint().height())
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self._fit()
+    def _full_size(self) -> int:
+        if self._largest is None or not self.styleSheet():
+            return QFontInfo(self.font()).pixelSize()
+        return self._largest
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._fit()
-
-    def _room(self) -> int:
+    def _frame(self) -> int:
+        """Padding and border around the text, as the style draws them."""
         option = QStyleOptionButton()
         self.initStyleOption(option)
-        # The contents rectangle inside the style sheet's border and padding.
-        return self.style().subElementRect(QStyle.SubElement.SE_PushButtonContents, option, self).width()
+        return self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, option, QSize(0, 0), self).width()
 
     def _fit(self) -> None:
-        if not self.isVisible():
-            return  # fitted when shown: only then does the window's style sheet apply to it
-        if self._largest is None:
-            self._largest = self.font().pixelSize()
-        narrowest = self.minimumSizeHint().width()
-        if self._even and self.minimumWidth() != narrowest:  # a layout gives an Ignored widget its minimum size
-            self.setMinimumWidth(narrowest)
-        room = self._room()
-        size = self._largest
-        while size - _STEP_PX >= SMALLEST_PX and _sized(self.font(), size).horizontalAdvance(self.text()) > room:
-            size -= _STEP_PX
-        _restyle(self, f"font-size: {size}px;" if size != self._largest else "")
+        if self._fitting:
+            return
+        self._fitting = True
+        try:
+            if not self.isVisible():  # fitted when shown: only then does the window's style sheet apply to it
+                if self.text() != self.title:
+                    super().setText(self.title)
+                return
+            self._largest = self._full_size()
+            if self._even and self.minimumWidth() != self.minimumSizeHint().width():
+                self.setMinimumWidth(self.minimumSizeHint().width())  # a layout gives an Ignored widget its minimum
+            size, shown = fit_one_line(self.font(), self.title, self.width() - self._frame(), self._largest,
+                                       self._smallest)
+            _restyle(self, f"font-size: {size}px;" if size != self._largest else "")
+            shown = shown if self._elide else self.title
+            if shown != self.text():
+                super().setText(shown)
+            self.setToolTip(self.title if shown != self.title else "")
+            self.setAccessibleName(self.title)
+        finally:
+            self._fitting = False
