@@ -88,6 +88,15 @@ STUDIO = ("photographer", "supervisor")
 
 ShortReason = Literal["not_found", "damaged", "qty_wrong"]
 SHORT_REASONS: tuple[str, ...] = ShortReason.__args__
+# Why a packer confirmed a unit without scanning it.
+ManualReason = Literal["label_damaged", "no_barcode", "scanner_fault"]
+MANUAL_REASONS: tuple[str, ...] = ManualReason.__args__
+# Why an order goes to the hold shelf instead of into a box.
+HoldReason = Literal["item_missing", "item_damaged", "wrong_item", "other"]
+HOLD_REASONS: tuple[str, ...] = HoldReason.__args__
+# Why packed parcels are opened again before they ship.
+ReopenReason = Literal["wrong_item", "wrong_box", "damaged", "label_problem", "other"]
+REOPEN_REASONS: tuple[str, ...] = ReopenReason.__args__
 
 
 # --- picking ---------------------------------------------------------------------------
@@ -132,11 +141,22 @@ class ToteAssign(Args):
 
 # --- packing ---------------------------------------------------------------------------
 
+class PackedUnit(Part):
+    """One unit of a line as it went into the box: its lot or serial when the barcode carried one, or
+    why it was confirmed without a scan."""
+
+    lot: code(20, "GS1 AI 10, batch or lot number, as scanned") | None = None
+    serial: code(20, "GS1 AI 21, serial number, as scanned") | None = None
+    manual: ManualReason | None = None
+
+
 class ParcelItem(Part):
     """Units of one order line in a parcel."""
 
     line: Id
     qty: Qty
+    # Only the units with something to record: a lot, a serial, or a manual confirmation.
+    units: Annotated[list[PackedUnit], Meta(max_length=10_000)] = []
 
 
 class ParcelSpec(Part):
@@ -145,15 +165,35 @@ class ParcelSpec(Part):
     box_type: code(16, "code of a box type from the feed")
     weight_g: Grams
     items: Annotated[list[ParcelItem], Meta(min_length=1, max_length=500)]
+    ref: code(36, "the device's own id for this parcel (a UUID): its label is fetched by it") | None = None
 
 
 @action("pack.confirm", roles=PACKING, rejections=(R.UNKNOWN_ORDER, R.ORDER_CANCELLED, R.ALREADY_PACKED,
-                                                  R.NOT_PICKED, R.UNKNOWN_BOX_TYPE, R.PACK_MISMATCH))
+                                                  R.NOT_PICKED, R.ORDER_HELD, R.UNKNOWN_BOX_TYPE, R.PACK_MISMATCH))
 class PackConfirm(Args):
     """Every picked unit of the order went into exactly one parcel; the order is packed."""
 
     order: Id
     parcels: Annotated[list[ParcelSpec], Meta(min_length=1, max_length=50)]
+
+
+@action("pack.hold", roles=PACKING, rejections=(R.UNKNOWN_ORDER, R.ORDER_CANCELLED, R.ALREADY_PACKED, R.NOT_PICKED,
+                                               R.ORDER_HELD))
+class PackHold(Args):
+    """The order cannot be packed as picked: it goes to the hold shelf, where a supervisor sees it."""
+
+    order: Id
+    reason: HoldReason
+    line: Id | None = None  # the line concerned, when it is one
+    note: text(200, "what the packer saw") = ""
+
+
+@action("pack.reopen", roles=PACKING, rejections=(R.UNKNOWN_ORDER, R.NOT_PACKED, R.ALREADY_SHIPPED))
+class PackReopen(Args):
+    """Open a packed order's parcels again before it ships: the parcels and their labels are void."""
+
+    order: Id
+    reason: ReopenReason
 
 
 # --- studio ----------------------------------------------------------------------------

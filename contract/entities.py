@@ -96,9 +96,11 @@ class Order(Entity):
 
     number: str
     customer: str
-    status: str  # released, picking, picked, packed, shipped, cancelled
+    status: str  # released, picking, picked, held, packed, shipped, cancelled
     tote: str | None
     batch_id: int | None
+    packing_note: str | None = None  # what the packer must do (gift wrap, fragile); shown in large type
+    hold_reason: str | None = None  # why a held order waits on the hold shelf (contract.actions.HOLD_REASONS)
 
 
 @entity("order_line")
@@ -165,6 +167,8 @@ class Parcel(Entity):
     weight_g: int
     tracking_number: str | None
     items: list[ParcelLine]
+    ref: str | None = None  # the packing device's id for the parcel (pack.confirm), by which its label is fetched
+    expected_weight_g: int | None = None  # the items' and the box's weight as the catalogue has them
 
 
 @entity("shot")

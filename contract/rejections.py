@@ -34,6 +34,9 @@ class Rejection(StrEnum):
     NOT_PICKED = "not_picked"
     UNKNOWN_BOX_TYPE = "unknown_box_type"
     PACK_MISMATCH = "pack_mismatch"
+    ORDER_HELD = "order_held"
+    NOT_PACKED = "not_packed"
+    ALREADY_SHIPPED = "already_shipped"
     # Studio
     UNKNOWN_SKU = "unknown_sku"
     UNKNOWN_SAMPLE = "unknown_sample"
@@ -68,7 +71,11 @@ MEANINGS: dict[Rejection, str] = {
     Rejection.ALREADY_PACKED: "the order is already packed or shipped",
     Rejection.NOT_PICKED: "the order is not completely picked yet",
     Rejection.UNKNOWN_BOX_TYPE: "a parcel names a box type the server does not have",
-    Rejection.PACK_MISMATCH: "the parcels do not hold exactly the picked units of the order's lines",
+    Rejection.PACK_MISMATCH: "the parcels do not hold exactly the picked units of the order's lines, or a "
+                             "serial number appears twice",
+    Rejection.ORDER_HELD: "the order is on the hold shelf waiting for a supervisor",
+    Rejection.NOT_PACKED: "the order has no packed parcels to reopen",
+    Rejection.ALREADY_SHIPPED: "the order has left the building; its parcels can no longer be opened",
     Rejection.UNKNOWN_SKU: "no product has this SKU",
     Rejection.UNKNOWN_SAMPLE: "no sample has this barcode",
     Rejection.SAMPLE_MISMATCH: "the sample belongs to another SKU",

@@ -39,7 +39,7 @@ def box_type_data(b: BoxType) -> dict:
 
 def order_data(o: Order) -> dict:
     return {"id": o.id, "number": o.number, "customer": o.customer, "status": o.status, "tote": o.tote,
-            "batch_id": o.batch_id}
+            "batch_id": o.batch_id, "packing_note": o.packing_note, "hold_reason": o.hold_reason}
 
 
 def line_data(line: OrderLine) -> dict:
@@ -69,7 +69,8 @@ def task_data(t: PickTask) -> dict:
 def parcel_data(p: Parcel) -> dict:
     return {"id": p.id, "order_id": p.order_id, "box_type": p.box_type.code, "weight_g": p.weight_g,
             "tracking_number": p.tracking_number,
-            "items": [{"line_id": i.line_id, "qty": i.qty} for i in p.items]}
+            "items": [{"line_id": i.line_id, "qty": i.qty} for i in p.items],
+            "ref": p.ref, "expected_weight_g": p.expected_weight_g}
 
 
 def shot_data(item: ShotListItem, product: Product) -> dict:
@@ -152,6 +153,11 @@ def publish_task(s: Session, t: PickTask) -> None:
 
 def publish_parcel(s: Session, p: Parcel, order: Order) -> None:
     publish(s, "parcel", p.id, parcel_data(p), order_audiences(order))
+
+
+def publish_parcel_gone(s: Session, parcel_id: int) -> None:
+    """A parcel opened again (pack.reopen): a tombstone for everyone who had it."""
+    publish(s, "parcel", parcel_id, None, ())
 
 
 def publish_shot(s: Session, item: ShotListItem) -> None:

@@ -10,7 +10,9 @@ from order_api.models.warehouse import (
     Order,
     OrderLine,
     Parcel,
+    PackingEvent,
     ParcelItem,
+    ParcelUnit,
     PickBatch,
     PickEvent,
     PickTask,
@@ -21,7 +23,8 @@ from order_api.models.warehouse import (
 
 __all__ = [
     "Asset", "AuthSession", "Base", "BoxType", "Change", "Device", "DeviceUser", "Location",
-    "MutationResult", "OfflineTicket", "Order", "OrderLine", "Parcel", "ParcelItem", "PickBatch", "PickEvent",
+    "MutationResult", "OfflineTicket", "Order", "OrderLine", "PackingEvent", "Parcel", "ParcelItem",
+    "ParcelUnit", "PickBatch", "PickEvent",
     "PickTask", "Product", "Sample", "ShotListItem", "SignInThrottle", "Stock", "StockCheck", "SyncMeta",
     "Upload", "UploadPart", "User",
 ]

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from order_api.models.base import Base, utcnow
 
-ORDER_STATUSES = ("released", "picking", "picked", "packed", "shipped", "cancelled")
+ORDER_STATUSES = ("released", "picking", "picked", "held", "packed", "shipped", "cancelled")
 
 
 class Product(Base):
@@ -74,6 +74,8 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16), index=True, default="released")
     tote: Mapped[str | None] = mapped_column(String(32))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("pick_batches.id"), index=True)
+    packing_note: Mapped[str | None] = mapped_column(String(200))
+    hold_reason: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.id")
 
@@ -162,9 +164,11 @@ class Parcel(Base):
     box_type_id: Mapped[int] = mapped_column(ForeignKey("box_types.id"))
     weight_g: Mapped[int]
     tracking_number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    ref: Mapped[str | None] = mapped_column(String(36), unique=True)
+    expected_weight_g: Mapped[int | None]
     packed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    items: Mapped[list["ParcelItem"]] = relationship(order_by="ParcelItem.id")
+    items: Mapped[list["ParcelItem"]] = relationship(order_by="ParcelItem.id", cascade="all, delete-orphan")
     box_type: Mapped[BoxType] = relationship(lazy="joined", innerjoin=True)
 
 
@@ -176,3 +180,30 @@ class ParcelItem(Base):
     parcel_id: Mapped[int] = mapped_column(ForeignKey("parcels.id"), index=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
     qty: Mapped[int]
+    units: Mapped[list["ParcelUnit"]] = relationship(order_by="ParcelUnit.id", cascade="all, delete-orphan")
+
+
+class ParcelUnit(Base):
+    """One unit in a parcel with something to remember: its lot, its serial, or why it was not scanned."""
+
+    __tablename__ = "parcel_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("parcel_items.id"), index=True)
+    lot: Mapped[str | None] = mapped_column(String(20))
+    serial: Mapped[str | None] = mapped_column(String(20), index=True)
+    manual: Mapped[str | None] = mapped_column(String(32))
+
+
+class PackingEvent(Base):
+    """An order put on the hold shelf or reopened after packing: who, on which device, when and why."""
+
+    __tablename__ = "packing_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # hold, reopen
+    reason: Mapped[str] = mapped_column(String(32))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    device_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -46,7 +46,8 @@ def _row(cls: type, r, **links):
 # The rows carry the ORM models' attribute names (see the module's docstring).
 ProductRow = _row_class("ProductRow", Product.__table__, ("id", "sku", "gtin", "name"))
 LocationRow = _row_class("LocationRow", Location.__table__, ("id", "label"))
-OrderRow = _row_class("OrderRow", _orders, ("id", "number", "customer", "status", "tote", "batch_id"), ("lines",))
+OrderRow = _row_class("OrderRow", _orders, ("id", "number", "customer", "status", "tote", "batch_id", "packing_note",
+                                             "hold_reason"), ("lines",))
 LineRow = _row_class("LineRow", _lines, None, ("product", "order"))
 BatchRow = _row_class("BatchRow", _batches, ("id", "code", "status", "claimed_by", "lease_expires"), ("tasks",))
 TaskRow = _row_class("TaskRow", _tasks, None, ("location", "batch", "line"))
@@ -116,8 +117,8 @@ class PickFloor:
                 self._lines[r.id] = self._keep("line", _row(
                     LineRow, r, product=ProductRow(id=r.product_id, sku=r.sku, gtin=r.gtin, name=r.name)))
         new_orders = {ln.order_id for ln in self._lines.values() if ln.order is None} - self._orders.keys()
-        for r in s.execute(select(_orders.c.id, _orders.c.number, _orders.c.customer, _orders.c.status,
-                                  _orders.c.tote, _orders.c.batch_id).where(_orders.c.id.in_(sorted(new_orders)))):
+        order_columns = [_orders.c[name] for name in OrderRow.COLUMNS]
+        for r in s.execute(select(*order_columns).where(_orders.c.id.in_(sorted(new_orders)))):
             self._orders[r.id] = self._keep("order", _row(OrderRow, r))
         for line in self._lines.values():
             if line.order is None:

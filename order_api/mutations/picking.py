@@ -13,7 +13,7 @@ from order_api.mutations.handler import Actor, Rejected, handles
 from order_api.mutations.floor import PickFloor
 
 # An order holds its tote from the moment it is put in one until it is packed (or cancelled).
-TOTE_BUSY = ("released", "picking", "picked")
+TOTE_BUSY = ("released", "picking", "picked", "held")  # a held order waits in its tote
 
 
 def _task(s: Session, task_id: int) -> PickTask:

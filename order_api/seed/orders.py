@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from order_api.seed.vocabulary import FIRST_NAMES, LAST_NAMES, STREETS, TOWNS
+from order_api.seed.vocabulary import FIRST_NAMES, LAST_NAMES, PACKING_NOTES, STREETS, TOWNS
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ def order_book(rng: random.Random, mix: OrderMix, products: list[dict], stock: l
                 "id": order_id, "number": f"SO-{100000 + order_id}", "customer": customer(rng),
                 "status": "picked" if done else "released",
                 "tote": f"T-{order_id:04d}" if done else None, "batch_id": batch_id,
+                # From the order id, not the random stream, so every other seeded value stays as it was.
+                "packing_note": PACKING_NOTES[order_id % len(PACKING_NOTES)], "hold_reason": None,
                 "created_at": now - timedelta(minutes=3 * (total - order_id) + rng.randint(0, 2)),
             }
             book.orders.append(order)

@@ -225,3 +225,8 @@ TOWNS = (
     ("18055", "Rostock"), ("99084", "Erfurt"), ("55116", "Mainz"), ("66111", "Saarbrücken"),
     ("93047", "Regensburg"), ("37073", "Göttingen"), ("69117", "Heidelberg"), ("26122", "Oldenburg"),
 )
+
+# What customers and the shop ask of the packer; most orders ask nothing (None).
+PACKING_NOTES = (None, None, "Gift: no prices in the parcel, add the greeting card", None, None,
+                 "Fragile: wrap each item in bubble wrap", None, None, None,
+                 "Leave the invoice out: the customer's company pays")

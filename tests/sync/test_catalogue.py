@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pytest
 
 from contract.actions import (
-    ACTIONS, Args, AssetRegister, PackConfirm, ParcelItem, ParcelSpec, PickConfirm, PickShort, PickUndo,
-    SampleCheckIn, SampleCheckOut, ShotQc, ToteAssign,
+    ACTIONS, Args, AssetRegister, PackConfirm, PackedUnit, PackHold, PackReopen, ParcelItem, ParcelSpec,
+    PickConfirm, PickShort, PickUndo, SampleCheckIn, SampleCheckOut, ShotQc, ToteAssign,
 )
 from order_api.feed import publish_asset, publish_shot
 from order_api.models import Asset, ShotListItem
@@ -61,6 +61,25 @@ def _pack(f: Floor) -> PackConfirm:
         ParcelItem(line=line["id"], qty=line["picked_qty"]) for line in lines])])
 
 
+def _pack_two_parcels(f: Floor) -> PackConfirm:
+    """The order's one line (2 units) in two boxes: one unit with its lot and serial, one confirmed by hand."""
+    order = _picked_order(f)
+    [line] = f.core.view.rows("order_line", order_id=order)
+    assert line["picked_qty"] == 2
+    return PackConfirm(order=order, parcels=[
+        ParcelSpec(box_type="M", weight_g=400, ref="0b7c4a53-5d5e-4d3c-8f0e-6c1d2a3b4c5d",
+                   items=[ParcelItem(line=line["id"], qty=1, units=[PackedUnit(lot="L1", serial="S-0001")])]),
+        ParcelSpec(box_type="M", weight_g=420, ref="9f1e2d3c-4b5a-4697-8877-665544332211",
+                   items=[ParcelItem(line=line["id"], qty=1, units=[PackedUnit(manual="label_damaged")])]),
+    ])
+
+
+def _reopen(f: Floor) -> PackReopen:
+    pack = _pack(f)
+    f.do(pack)
+    return PackReopen(order=pack.order, reason="wrong_box")
+
+
 def _undo(f: Floor) -> PickUndo:
     task = f.task(1)
     confirmation = f.do(_pick(f, task, 1))
@@ -78,7 +97,9 @@ CASES: dict[str, Callable[[Floor], Args]] = {
     "pick.short": lambda f: PickShort(task=f.task(0)["id"], reason="damaged"),
     "pick.undo": _undo,
     "tote.assign": lambda f: ToteAssign(batch=f.batch["batch"]["id"], order=f.task(0)["order_id"], tote="T-9001"),
-    "pack.confirm": _pack,
+    "pack.confirm": _pack_two_parcels,
+    "pack.hold": lambda f: PackHold(order=_picked_order(f), reason="item_damaged", note="box crushed"),
+    "pack.reopen": _reopen,
     "sample.check_in": lambda f: SampleCheckIn(barcode="SMP-0001", sku="SKU-1"),
     "sample.check_out": _check_out,
     "shot.qc": lambda f: ShotQc(shot=f.shot_id, decision="reject", comment="  Label not readable  "),
