@@ -1,13 +1,14 @@
 """Tables of the two local database files.
 
 The journal file holds what only this device knows and can never be re-downloaded: the
-outbox, sync state, rejected mutations, the upload journal, the audit log and offline
-sign-in verifiers. The replica file holds server state from the pull feed, which can be
-rebuilt from the server at any time; keeping them apart means a damaged cache never costs
-queued work (ARCHITECTURE.md §3).
+outbox, sync state, rejected mutations, the upload journal, the audit log, offline
+sign-in verifiers and the print spool. The replica file holds server state from the pull
+feed, which can be rebuilt from the server at any time; keeping them apart means a damaged
+cache never costs queued work (ARCHITECTURE.md §3).
 """
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, Column, Index, Integer, LargeBinary, MetaData, String, Table,
+                        Text)
 
 journal = MetaData()
 replica = MetaData()
@@ -106,6 +107,35 @@ upload_parts = Table(
     Column("number", Integer, primary_key=True),
     Column("size", BigInteger, nullable=False),
     Column("etag", String(128), nullable=False),
+)
+
+# The print spool of the station (sync/print_spool.py). The id is the packing order: labels
+# print strictly in id order. AUTOINCREMENT so an id is never used twice (reprint_of
+# points at earlier jobs). `state` is one of sync.print_spool's states; a job is set to
+# `sending` in a synced commit before its bytes go to the printer, so one found in
+# `sending` at start may have printed and waits for a person's decision.
+print_jobs = Table(
+    "print_jobs", journal,
+    Column("id", Integer, primary_key=True),
+    Column("printer", String(200), nullable=False),  # the station's printer setting it went to (or goes to)
+    Column("kind", String(16), nullable=False),  # "label"
+    Column("parcel_ref", String(64), nullable=False),  # the client's id of the parcel
+    Column("order_number", String(64)),
+    Column("parcel_no", Integer),
+    Column("user_id", String(64), nullable=False),  # who packed (or asked for the reprint)
+    Column("state", String(16), nullable=False),
+    Column("data", LargeBinary),  # the label's bytes once fetched
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_try_at", String(40)),
+    Column("problem", String(32)),  # code of the last failure (a printer's "paper_out", "label_not_ready", ...)
+    Column("created_at", String(40), nullable=False),
+    Column("printed_at", String(40)),
+    Column("reprint_of", Integer),
+    Column("reason", String(48)),  # why it was reprinted, or why it was cancelled
+    Column("decided_by", String(64)),  # who decided on an uncertain job, cancelled or asked for the reprint
+    Index("ix_print_jobs_state_id", "state", "id"),
+    Index("ix_print_jobs_parcel_ref", "parcel_ref"),
+    sqlite_autoincrement=True,
 )
 
 # Replica: one table per entity of the pull feed. The whole row is kept as JSON (so a

@@ -1,0 +1,1 @@
+"""Bench devices other than scanners: scales and label printers."""
