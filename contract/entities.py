@@ -88,6 +88,7 @@ class BoxType(Entity):
     width_mm: int
     height_mm: int
     tare_g: int
+    max_weight_g: int | None = None  # contents and box together; None: no limit known
 
 
 @entity("order")

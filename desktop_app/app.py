@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QSize
 from PySide6.QtWidgets import QApplication
 
+from desktop_app.bench import Bench, open_bench, packing_options
 from desktop_app.crash import CrashHandler, tell_at_start
 from desktop_app.demo import DEMO_PEOPLE, DemoUnavailable, DemoWarehouse, start_demo
 from desktop_app.feedback import Feedback, FlashBanner
@@ -26,6 +27,8 @@ from desktop_app.tasks import TaskRunner
 from desktop_app.version import VERSION
 from desktop_app.views.devices.section import DevicesSection
 from desktop_app.views.exceptions.section import ExceptionsSection
+from desktop_app.views.packing.section import PackingSection
+from desktop_app.views.packing.spool_view import spool_summary
 from desktop_app.views.picking.section import PickingSection
 from desktop_app.views.settings_dialog import SettingsDialog
 from desktop_app.views.shell.main_window import MainWindow
@@ -76,6 +79,8 @@ class FloorhandApp:
     wedge: WedgeScanner
     sync_signals: SyncSignals
     layout: Layout
+    packing: PackingSection
+    bench: Bench
     demo: DemoWarehouse | None = None
     translator: object | None = None  # the pseudo-locale's, removed again at close
     _closed: bool = field(default=False, repr=False)
@@ -85,6 +90,7 @@ class FloorhandApp:
             return
         self._closed = True
         self.wedge.stop()
+        self.bench.close()
         if self.translator is not None:
             QCoreApplication.removeTranslator(self.translator)
         self.runner.shutdown()
@@ -120,12 +126,12 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
         window.setWindowTitle(translate("MainWindow", "Floorhand — {device}").format(device=settings["device_name"]))
     sync_signals = SyncSignals(core.engine, window)
     picking = PickingSection(layout, runner, banners, core, picking_options(settings))
+    bench = open_bench(settings, core, window, demo_folder=demo.client_dir if demo is not None else None)
+    packing = PackingSection(layout, banners, core, packing_options(settings, bench.scale is not None), bench.spool,
+                             bench.scale, bench.printer_words)
     sections = [
         picking,
-        NotBuiltYetSection("pack", QT_TRANSLATE_NOOP("Sections", "Pack"), ("packer", "supervisor", "admin"),
-                           QT_TRANSLATE_NOOP("Sections", "Packing"),
-                           QT_TRANSLATE_NOOP("Sections", "Packing is not part of this version of Floorhand yet. Use "
-                                                         "the paper process or the office system for now."), banners),
+        packing,
         NotBuiltYetSection("studio", QT_TRANSLATE_NOOP("Sections", "Studio"), ("photographer", "supervisor", "admin"),
                            QT_TRANSLATE_NOOP("Sections", "The photo studio"),
                            QT_TRANSLATE_NOOP("Sections", "The photo studio is not part of this version of Floorhand "
@@ -140,7 +146,8 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     wedge.scanned.connect(station.scan)
     wedge.start()
     app = FloorhandApp(settings, core, runner, feedback, banners, window, station, picking, wedge, sync_signals, layout,
-                       demo, translator)
+                       packing, bench, demo, translator)
+    _wire_spool(app)
     window.settings_requested.connect(lambda: _open_settings(app))
     window.resize(QSize(480, 800) if layout.handheld else QSize(1280, 800))
     if demo is not None:
@@ -155,12 +162,25 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     return app
 
 
+def _wire_spool(app: FloorhandApp) -> None:
+    """The spool's news to the packing screen; a push that got through may have made labels fetchable."""
+    spool = app.bench.spool
+
+    def changed() -> None:
+        app.runner.run(spool.counts, lambda c: app.packing.spool_changed(spool_summary(c), c), name="spool counts")
+
+    app.bench.signals.changed.connect(changed)
+    app.sync_signals.status_changed.connect(lambda status: spool.wake() if status.pending == 0 else None)
+    changed()
+
+
 # The settings _open_settings applies to the running app when they are saved. Every other one is
 # marked restart=True in desktop_app/settings.py, and the dialog says it applies after a restart;
 # tests/desktop_app/test_settings_readers.py keeps this table and those marks in step.
 APPLIED_WHEN_SAVED = ("scanner.max_gap_ms", "scanner.min_length", "scanner.late_key_ms", "scanner.prefix",
                       "scanner.suffix", "scanner.gs_substitute", "picking.location_scan_required",
-                      "picking.claim_ahead", "sounds.enabled", "sounds.volume", "feedback.flash_ms")
+                      "picking.claim_ahead", "packing.auto_close", "packing.weight_gate",
+                      "packing.weight_tolerance_pct", "packing.weight_tolerance_g", "sounds.enabled", "sounds.volume", "feedback.flash_ms")
 
 
 def _open_settings(app: FloorhandApp) -> None:
@@ -173,6 +193,7 @@ def _open_settings(app: FloorhandApp) -> None:
                                flash_ms=settings["feedback.flash_ms"])
         app.station.classify_options = classify_options(settings)
         app.picking.set_options(picking_options(settings))
+        app.packing.set_options(packing_options(settings, app.bench.scale is not None))
         app.wedge.configure(wedge_settings(settings))
         app.banners.show("info", translate("Settings", "Settings saved. Some of the changes apply after Floorhand "
                                                        "restarts.")

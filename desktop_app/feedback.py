@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 # Bump when the synthesis below changes: file names carry it, so caches regenerate.
 SOUND_VERSION = 1
 RATE = 44_100
-KINDS = ("accept", "reject", "done", "info")
-SOUND_KINDS = ("accept", "reject", "done")
+# overscan: one unit too many of a right item (packing), told apart by ear from a wrong item.
+KINDS = ("accept", "reject", "overscan", "done", "info")
+SOUND_KINDS = ("accept", "reject", "overscan", "done")
 _FADE_S = 0.005  # a few ms of ramp at every edge, otherwise the speaker clicks
 
 
@@ -68,7 +69,15 @@ def _done() -> list[float]:
     return notes
 
 
-_SYNTHS = {"accept": _accept, "reject": _reject, "done": _done}
+def _overscan() -> list[float]:
+    # Three fast falling warbles, high then low: "too many", where the reject's buzz says "wrong".
+    notes: list[float] = []
+    for _ in range(3):
+        notes += _segment(0.07, lambda t: 0.8 * math.sin(2 * math.pi * 1200 * t)) + _segment(0.07, _buzz)
+    return notes
+
+
+_SYNTHS = {"accept": _accept, "reject": _reject, "overscan": _overscan, "done": _done}
 
 
 def _write_wav(path: Path, samples: list[float]) -> None:
@@ -103,6 +112,7 @@ def ensure_sounds(folder: Path | None = None) -> dict[str, Path]:
 _COLOURS = {
     "accept": ("#1b8a3a", "#ffffff", "#dff3e4", "#0f5223"),
     "reject": ("#c62828", "#ffffff", "#fbe4e4", "#8e1c1c"),
+    "overscan": ("#c62828", "#ffffff", "#fbe4e4", "#8e1c1c"),
     "done": ("#1565c0", "#ffffff", "#e1ecf8", "#0d3c73"),
     "info": ("#424242", "#ffffff", "#ececec", "#303030"),
 }

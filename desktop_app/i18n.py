@@ -63,7 +63,11 @@ def pseudo(text: str) -> str:
     parts = _FIELD.split(text)
     visible = sum(len(p) for i, p in enumerate(parts) if i % 2 == 0)
     out = "".join(p if i % 2 else p.translate(_ACCENTED) for i, p in enumerate(parts))
-    return f"{OPEN}{out}{'~' * math.ceil(visible * 0.4)}{CLOSE}"
+    # The extra length comes as words of at most 10 characters: a longer language has more and
+    # longer words, not one word as long as a sentence that no label could wrap.
+    extra = math.ceil(visible * 0.4)
+    padding = " ".join("~" * min(10, extra - i) for i in range(0, extra, 10)) if extra > 10 else "~" * extra
+    return f"{OPEN}{out}{padding}{CLOSE}"
 
 
 def install_pseudo_locale(app) -> object:

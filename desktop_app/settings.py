@@ -97,6 +97,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("picking.location_scan_required", bool, True, "Pickers scan the location label before the product."),
     Setting("picking.claim_ahead", int, 0, "Extra pick batches claimed in advance, for areas without network.",
             minimum=0, maximum=5),
+    Setting("packing.auto_close", bool, True, "Scanning the last unit of an order closes its parcel (once it is "
+            "weighed)."),
+    Setting("packing.weight_gate", str, "warn", "A parcel that weighs more or less than its items and box should: "
+            "'off' records the weight only, 'warn' tells the packer, 'block' keeps it from closing.",
+            choices=("off", "warn", "block")),
+    Setting("packing.weight_tolerance_pct", float, 10.0, "How far a parcel's weight may be from what it should "
+            "weigh, in percent of it.", minimum=0.0, maximum=100.0),
+    Setting("packing.weight_tolerance_g", int, 50, "The smallest tolerance in grams, for light parcels.",
+            minimum=0, maximum=5000),
+    Setting("scale.port", str, "", "Serial port of the bench's scale, best its stable name (e.g. "
+            "/dev/serial/by-id/... or COM3); empty: no scale, the packer types the weight; 'simulated' for a demo "
+            "scale.", restart=True),
+    Setting("scale.protocol", str, "mt-sics", "What the scale speaks.",
+            choices=("mt-sics", "toledo-8217", "and-continuous", "plain-continuous"), restart=True),
+    Setting("scale.baud", int, 9600, "Speed of the scale's serial line.", minimum=1200, maximum=115200,
+            restart=True),
+    Setting("scale.unit", str, "kg", "Unit the scale sends (protocols whose replies do not name it).",
+            choices=("g", "kg", "lb", "oz"), restart=True),
+    Setting("printer.label", str, "", "Label printer of this station: tcp://host:9100 (a network thermal "
+            "printer), cups:QUEUE (a print queue, sent raw) or folder:/path (each label a file); empty: no printer, "
+            "labels wait in the spool.", restart=True),
     Setting("sounds.enabled", bool, True, "Play the accept, reject and done sounds."),
     Setting("sounds.volume", float, 0.8, "Volume of the feedback sounds, from 0 to 1.", minimum=0.0, maximum=1.0),
     Setting("feedback.flash_ms", int, 600, "How long the colour flash after a scan lasts, in milliseconds.",

@@ -8,7 +8,8 @@ from order_api.models import (
     ShotListItem, Stock, StockCheck,
 )
 
-PACKING_STATUSES = ("picked", "packed")
+# Held and cancelled orders stay in the packers' feed, so a bench packing one learns why it must stop.
+PACKING_STATUSES = ("picked", "held", "packed", "cancelled")
 
 
 def _iso(value) -> str | None:
@@ -34,7 +35,7 @@ def stock_data(s: Stock) -> dict:
 
 def box_type_data(b: BoxType) -> dict:
     return {"id": b.id, "code": b.code, "name": b.name, "length_mm": b.length_mm, "width_mm": b.width_mm,
-            "height_mm": b.height_mm, "tare_g": b.tare_g}
+            "height_mm": b.height_mm, "tare_g": b.tare_g, "max_weight_g": b.max_weight_g}
 
 
 def order_data(o: Order) -> dict:

@@ -11,8 +11,10 @@ from biip.gs1_messages import GS1Message
 
 from scanners.codes import (
     QT_TRANSLATE_NOOP,
+    BenchCommand,
     Classified,
     LocationLabel,
+    OrderNumber,
     ProductCode,
     Scan,
     ToteCode,
@@ -61,6 +63,13 @@ class ClassifyOptions:
     location_pattern: str = r"^[A-Z]-\d{2}-\d{2}-\d$"
     tote_pattern: str = r"^T-\d{4,}$"
     badge_pattern: str = r"^U\d{4,}$"
+    order_pattern: str = r"^SO-\d{4,}$"
+
+
+# The bench's command sheet (desktop_app/views/packing/command_sheet.py prints it): "FH:" + command
+# [+ ":" + value], e.g. FH:BOX:M. Code 128 carries the colon; a prefix no product or label uses.
+COMMAND_PREFIX = "FH:"
+_COMMAND = re.compile(r"^FH:([A-Z]+)(?::([A-Z0-9-]{1,16}))?$")
 
 
 def classify(scan: Scan | str, options: ClassifyOptions = ClassifyOptions()) -> Classified:
@@ -94,10 +103,14 @@ def classify(scan: Scan | str, options: ClassifyOptions = ClassifyOptions()) -> 
         digit_problem = None
 
     upper = text.upper()
+    command = _COMMAND.fullmatch(upper)
+    if command:
+        return BenchCommand(command.group(1).lower(), command.group(2) or "")
     for pattern, kind in (
         (options.location_pattern, LocationLabel),
         (options.tote_pattern, ToteCode),
         (options.badge_pattern, UserBadge),
+        (options.order_pattern, OrderNumber),
     ):
         if re.fullmatch(pattern, upper, flags=re.ASCII):
             return kind(upper)

@@ -45,6 +45,21 @@ class UserBadge:
 
 
 @dataclass(frozen=True)
+class OrderNumber:
+    """A customer order's number, e.g. SO-100001, from a packing slip or a tote's ticket."""
+
+    number: str
+
+
+@dataclass(frozen=True)
+class BenchCommand:
+    """A barcode of the bench's command sheet (printed by the app): "FH:BOX:M" is command "box", value "M"."""
+
+    command: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
 class ProductCode:
     """A product by GTIN (always 14 digits here, check digit verified), with GS1 extras when present."""
 
@@ -96,4 +111,4 @@ class Unrecognised:
         return hash((self.raw, self.reason))
 
 
-Classified = LocationLabel | ToteCode | UserBadge | ProductCode | Unrecognised
+Classified = LocationLabel | ToteCode | UserBadge | OrderNumber | BenchCommand | ProductCode | Unrecognised

@@ -285,6 +285,18 @@ class OrderApi:
         """One order with its lines, as the server has it now (within the person's scope)."""
         return answers.order(self._authed("order", "GET", f"/v1/orders/{int(order_id)}"))
 
+    def parcel_label(self, ref: str) -> bytes | None:
+        """The ZPL label of a parcel by the packing device's own id for it; None while the server has no such
+        parcel (its pack.confirm not applied yet, or the parcels opened again)."""
+        response = self._authed_response("POST", f"/v1/parcels/by-ref/{_path_part(ref)}/label",
+                                         params={"format": "zpl"})
+        if response.status_code == 404:
+            return None
+        if 200 <= response.status_code < 300:
+            return response.content
+        self._decode("parcel_label", response)  # raises what the error stands for
+        raise BadResponse(f"parcel_label: unexpected HTTP {response.status_code}")
+
     def create_upload(self, *, sku: str, filename: str, size: int, content_type: str,
                       sha256: str | None = None) -> dict:
         """Open an upload of one image for a SKU; the answer holds the part URLs (see _upload)."""

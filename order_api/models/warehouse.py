@@ -153,6 +153,7 @@ class BoxType(Base):
     width_mm: Mapped[int]
     height_mm: Mapped[int]
     tare_g: Mapped[int]
+    max_weight_g: Mapped[int | None]  # what the carton carries, contents included; None: not limited
 
 
 class Parcel(Base):

@@ -12,11 +12,12 @@ import string
 from dataclasses import dataclass
 
 # Cartons of a typical parcel carrier's size classes: inner size in mm, empty weight in g.
+# code, name, inner length, width, height (mm), empty weight, most it carries (g)
 BOX_TYPES = (
-    ("S", "Small carton", 250, 175, 100, 120),
-    ("M", "Medium carton", 350, 250, 150, 220),
-    ("L", "Large carton", 450, 350, 250, 380),
-    ("XL", "Extra large carton", 600, 400, 400, 650),
+    ("S", "Small carton", 250, 175, 100, 120, 5_000),
+    ("M", "Medium carton", 350, 250, 150, 220, 10_000),
+    ("L", "Large carton", 450, 350, 250, 380, 20_000),
+    ("XL", "Extra large carton", 600, 400, 400, 650, 31_500),
 )
 
 
@@ -73,6 +74,6 @@ def stock(rng: random.Random, products: list[dict], locations: list[dict]) -> li
 def box_types() -> list[dict]:
     return [
         {"id": n, "code": code, "name": name, "length_mm": length, "width_mm": width,
-         "height_mm": height, "tare_g": tare}
-        for n, (code, name, length, width, height, tare) in enumerate(BOX_TYPES, start=1)
+         "height_mm": height, "tare_g": tare, "max_weight_g": limit}
+        for n, (code, name, length, width, height, tare, limit) in enumerate(BOX_TYPES, start=1)
     ]

@@ -58,8 +58,9 @@ def test_a_section_registered_here_opens_for_its_roles_only_and_gets_the_scans_r
     d.sign_in("pat")  # a packer: Pack, Exceptions and Returns
     assert visible_sections(d) == ["pack", "exceptions", "returns"]
     assert returns.people == [None, None, "pat"]
-    d.scan("T-0007")  # on Pack, which takes no scan: the station names the section that does
-    assert d.said[-1] == ("reject", "Open Returns to use this scan.")
+    d.window.nav_buttons["exceptions"].click()
+    d.scan("T-0007")  # on Exceptions, which takes no tote: the station names the sections that do
+    assert d.said[-1] == ("reject", "Open Pack or Returns to use this scan.")
     d.window.nav_buttons["returns"].click()
     assert d.app.station.current_section() == "returns"
     d.scan("T-0007")
@@ -80,11 +81,12 @@ def test_a_scan_for_another_section_names_only_sections_the_person_has(server, d
 
     d.window.sign_out_requested.emit()
     d.sign_in("pat")  # a packer has not
-    d.scan(BIN)
+    d.scan(BIN)  # on Pack, which has no use for a bin label: the station answers
     assert d.said[-1] == ("reject", "This bin label is not used in your work.")
+    d.window.nav_buttons["exceptions"].click()
     d.scan("4006381333931")
-    assert d.said[-1] == ("reject", "This product barcode is not used in your work.")
-    assert not any("Pick" in message for _, message in d.said[-2:])
+    assert d.said[-1] == ("reject", "Open Pack to use this scan.")
+    assert not any("Pick" in message for _, message in d.said[-3:])
 
 
 def test_an_unknown_code_is_quoted_back_on_any_section(drive):

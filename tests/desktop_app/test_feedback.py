@@ -74,7 +74,7 @@ def _frames(path):
 def test_sounds_are_short_distinct_mono_wavs(tmp_path):
     sounds = ensure_sounds(tmp_path)
 
-    assert set(sounds) == {"accept", "reject", "done"}
+    assert set(sounds) == {"accept", "reject", "overscan", "done"}
     durations = {}
     for kind, path in sounds.items():
         assert path.parent == tmp_path and f"-v{fb.SOUND_VERSION}" in path.name
@@ -88,6 +88,7 @@ def test_sounds_are_short_distinct_mono_wavs(tmp_path):
     assert 0.10 <= durations["accept"] <= 0.15
     assert 0.30 <= durations["reject"] <= 0.45
     assert 0.40 <= durations["done"] <= 0.50
+    assert 0.40 <= durations["overscan"] <= 0.45
     for a, b in itertools.combinations(sounds.values(), 2):
         assert _frames(a)[3] != _frames(b)[3]
 

@@ -13,7 +13,10 @@ from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QWidget
 
 from desktop_app.i18n import CLOSE, OPEN
 from desktop_app.views.settings_dialog import SettingsDialog
+from PySide6.QtCore import Qt
+
 from tests.desktop_app.appdriver import assign_totes, start_batch
+from tests.desktop_app.test_app_packing import picked_orders
 from tests.desktop_app.test_app_layout import layout_problems, settle
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -63,7 +66,7 @@ def untranslated(window: QWidget, data: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("layout, size", [("handheld", (480, 800)), ("desktop", (1280, 800))])
-def test_every_screen_is_translated_and_fits_in_the_pseudo_locale(drive, layout, size):
+def test_every_screen_is_translated_and_fits_in_the_pseudo_locale(drive, server, layout, size):
     d = drive(**{"ui.layout": layout, "ui.language": "pseudo"})
     d.window.resize(*size)
     seen: dict[str, tuple[list[str], list[str]]] = {}
@@ -93,6 +96,20 @@ def test_every_screen_is_translated_and_fits_in_the_pseudo_locale(drive, layout,
     for key in ("pick", "pack", "studio", "exceptions", "devices"):
         d.app.station.show_section(key)
         look(key)
+    [order] = picked_orders(server, 1, picker="sam")
+    d.app.station.show_section("pack")
+    packing = d.app.packing.view
+    d.qtbot.waitUntil(lambda: len(packing.session.bench.waiting) == 2, timeout=15_000)
+    d.scan(order["tote"])
+    d.scan(order["gtin"])
+    look("pack: an order open")
+    for key, name in ((Qt.Key.Key_F3, "pack: why no barcode"), (Qt.Key.Key_F2, "pack: count"),
+                      (Qt.Key.Key_F6, "pack: labels")):
+        d.press(key)
+        look(name)
+        d.press(Qt.Key.Key_Escape)
+    d.scan(order["gtin"])  # the last unit: no scale here, so the weight is typed
+    look("pack: type the weight")
     dialog = SettingsDialog(d.app.settings, d.window)
     dialog.resize(*size)
     dialog.show()

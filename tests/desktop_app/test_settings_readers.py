@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDialogButtonBox, QDoubleSpi
 from desktop_app.app import APPLIED_WHEN_SAVED, wedge_settings
 from desktop_app.settings import SETTINGS, Setting
 from desktop_app.views.settings_dialog import SettingsDialog
+from desktop_app.workflows.packing import PackingSession
 from desktop_app.workflows.picking import PickingSession
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,9 +106,11 @@ def test_saving_each_setting_that_applies_at_once_changes_the_running_app(drive,
     monkeypatch.setattr(app.wedge, "configure", configured)
     # A picker at work, whose rules must follow at once rather than at the next sign-in.
     d.picking.set_session(PickingSession(app.core, "anna", app.picking.options))
+    app.packing.view.set_session(PackingSession(app.core, "ben", 2, app.packing.options, app.bench.spool))
 
     def running() -> tuple:
         return (wedge_given[-1], app.station.classify_options, app.picking.options, d.picking.session.options,
+                app.packing.options, app.packing.view.session.options,
                 app.feedback.sounds_enabled, app.feedback.volume, app.feedback.flash_ms)
 
     by_name = {setting.name: setting for setting in SETTINGS}
