@@ -104,6 +104,20 @@ class PrintSpool:
         self._changed(wake=True)
         return job_id
 
+    def add_document(self, kind: str, name: str, data: bytes, user_id: str) -> int:
+        """Queue something the station made itself (the bench's command sheet): ready to print, no fetch.
+
+        `name` stands where a label has its parcel's reference (one per document).
+        """
+        if not data:
+            raise ValueError("nothing to print")
+        with self._journal.write() as conn:
+            job_id = conn.execute(insert(print_jobs).values(
+                printer=self._printer_name(), kind=kind, parcel_ref=name, user_id=user_id, state=READY,
+                data=bytes(data), attempts=0, created_at=self._now())).inserted_primary_key[0]
+        self._changed(wake=True)
+        return job_id
+
     def reprint(self, job_id: int, reason: str, user_id: str) -> int:
         """Print a printed label again, as a new job at the end of the queue; a reprint needs a reason code."""
         reason = (reason or "").strip()

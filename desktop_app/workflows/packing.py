@@ -37,6 +37,8 @@ class LabelSpool(Protocol):
 
     def cancel_parcel(self, parcel_ref: str, reason: str, user_id: str | None = None) -> int: ...
 
+    def add_document(self, kind: str, name: str, data: bytes, user_id: str) -> int: ...
+
 
 class PackingCore(Protocol):
     """The parts of sync.client.ClientCore that packing needs."""

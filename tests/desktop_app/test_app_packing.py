@@ -131,8 +131,14 @@ def test_over_scan_blocked_weight_and_a_manual_confirmation(bench, server):
     view = _pack_section(d, 2)  # the other order of anna's batch is picked too
     unit_g = 600 if order["gtin"] == JACKET else 250
 
+    d.press(Qt.Key.Key_F7)  # the bench's command sheet: a barcode per box and command, on the label printer
+    [sheet] = bench.printer.wait_for_labels(1)
+    assert b"^BCN" in sheet and b"FH:BOX:M" in sheet and b"FH:PARCEL" in sheet
+
     d.scan(order["gtin"])  # an item opens the only waiting order that has it, and counts
     assert view.session.draft is not None and view.session.draft.units_verified == 1
+    d.scan("FH:BOX:M")  # the box, scanned from the sheet
+    assert d.banner()[0] == "accept" and view.session.box_choice == "M"
     d.press(Qt.Key.Key_F3)  # the second unit's label is unreadable: confirmed by hand, with a reason
     assert view.pages.currentWidget() is view.choice_page
     d.press(Qt.Key.Key_1)
@@ -154,7 +160,7 @@ def test_over_scan_blocked_weight_and_a_manual_confirmation(bench, server):
     assert name == "pack.confirm"
     [parcel] = args["parcels"]
     assert parcel["items"][0]["units"] == [{"lot": None, "serial": None, "manual": "label_damaged"}]
-    bench.printer.wait_for_labels(1)
+    assert bench.printer.wait_for_labels(2)[1] == _label_of(server, parcel["ref"])
 
 
 def test_hold_shelf_reopen_and_a_cancellation_under_the_packer(bench, server):

@@ -3,7 +3,8 @@
 Keyboard and scanner only: digits answer a numbered question (an order, a box, a reason)
 or make a number (a count; a weight when the bench has no scale), Enter closes the parcel,
 F2 count, F3 confirm an item without its barcode, F4 hold shelf, F5 close this parcel and
-start the next, F6 the label spool, F8 open a packed order again, Backspace takes back the
+start the next, F6 the label spool, F7 print the bench's command sheet (a barcode per box and
+command), F8 open a packed order again, Backspace takes back the
 last unit, Up/Down choose the item F2 and F3 apply to, Esc steps back.
 """
 
@@ -43,6 +44,7 @@ class PackingView(QWidget):
     """Drives a PackingSession from scans, keys and scale readings; never touches the network itself."""
 
     spool_requested = Signal()
+    sheet_requested = Signal()  # F7: print the bench's command sheet
     weighing_wanted = Signal(int)  # the parcel waits for its weight: what it should weigh (for a demo scale)
 
     def __init__(self, layout: Layout, announce: Announcer, parent: QWidget | None = None) -> None:
@@ -138,6 +140,9 @@ class PackingView(QWidget):
             return True
         if key == Qt.Key.Key_F6:
             self.spool_requested.emit()
+            return True
+        if key == Qt.Key.Key_F7:
+            self.sheet_requested.emit()
             return True
         if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
             s.select_line(-1 if key == Qt.Key.Key_Up else 1)

@@ -36,7 +36,8 @@ class IdlePage(QWidget):
         self.ask = _label(translate(CTX, "Scan a tote, an order number or an item"), "huge", center=True)
         self.waiting = _label("", "big", center=True)
         self.spool = _label("", "hint", center=True)
-        self.keys = _label(translate(CTX, "F6 labels · F8 open a packed order again"), "hint", center=True)
+        self.keys = _label(translate(CTX, "F6 labels · F7 print the command sheet · F8 open a packed order again"),
+                           "hint", center=True)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         for w in (self.title, self.ask, self.waiting, self.spool, self.keys):

@@ -1,5 +1,7 @@
 """Packing as a section of the station: the packer's session follows the person, the scale and the spool the bench."""
 
+import uuid
+
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_app.i18n import translate
@@ -8,6 +10,7 @@ from desktop_app.views.packing.packing_view import PackingView
 from desktop_app.views.packing.spool_view import SpoolView
 from desktop_app.views.shell.style import Layout
 from desktop_app.workflows.packing import LabelSpool, PackingCore, PackingOptions, PackingSession
+from desktop_app.workflows.packing_sheet import command_sheet
 from peripherals.bench_scale import BenchScale
 from peripherals.scale_reading import ScaleState
 from peripherals.simulated_scale import SimulatedScale
@@ -16,6 +19,7 @@ from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.engine import SyncStatus
 from sync.outbox import RejectedMutation
 from sync.signin import SignedIn
+from sync.store.database import WriteFailed
 
 KEY, TITLE = "pack", QT_TRANSLATE_NOOP("Sections", "Pack")  # translated where it is shown (the station)
 ROLES = ("packer", "supervisor", "admin")  # order API roles (order_api/models/identity.py)
@@ -51,6 +55,7 @@ class PackingSection(Section):
         self._core, self._spool, self.options, self.scale = core, spool, options, scale
         self.view.spool_requested.connect(self.show_spool)
         self.view.weighing_wanted.connect(self._weighing_wanted)
+        self.view.sheet_requested.connect(self.print_command_sheet)
         if printer_words:  # a folder printer: say where the labels go, the demo's in particular
             self.view.idle_page.keys.setText(translate(CTX, "Labels are written to {folder}").format(
                 folder=printer_words))
@@ -60,6 +65,21 @@ class PackingSection(Section):
             scale.state_changed.connect(self._scale_state)
         else:
             self.view.set_scale_words(translate(CTX, "No scale: type the weight"))
+
+    def print_command_sheet(self) -> None:
+        """F7: a sheet with a barcode per box type and per command goes to this bench's label printer."""
+        if self.person is None:
+            return
+        boxes = [(b.code, b.name) for b in self.view.session.boxes()] if self.view.session else []
+        sheet = command_sheet(boxes, translate(CTX, "Packing bench: scan to choose"),
+                              [("close", translate(CTX, "Close the parcel")),
+                               ("parcel", translate(CTX, "Close this parcel, start the next"))])
+        try:
+            self._spool.add_document("sheet", f"sheet-{uuid.uuid4()}", sheet, str(self.person.user_id))
+        except WriteFailed as exc:
+            self.say.show("reject", translate(CTX, "Could not save this on the device: {why}.").format(why=exc))
+            return
+        self.say.show("info", translate(CTX, "The command sheet goes to the label printer."))
 
     def _weighing_wanted(self, expected_g: int) -> None:
         """A simulated scale (the demo) weighs what the parcel should, give or take a few grams."""

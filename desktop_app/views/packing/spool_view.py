@@ -102,8 +102,11 @@ class SpoolView(QWidget):
                 words += " · " + problem_words(job.problem)
             if job.reprint_of:
                 words += " · " + translate(CTX, "reprint")
-            self.list.addItem(translate(CTX, "{order} parcel {n}: {state}").format(
-                order=job.order_number or "-", n=job.parcel_no or "-", state=words))
+            if job.kind == "label":
+                self.list.addItem(translate(CTX, "{order} parcel {n}: {state}").format(
+                    order=job.order_number or "-", n=job.parcel_no or "-", state=words))
+            else:
+                self.list.addItem(translate(CTX, "Command sheet: {state}").format(state=words))
         if self._jobs:
             self.list.setCurrentRow(min(max(keep, 0), len(self._jobs) - 1))
         self.hint.setText(translate(CTX, "Choose the reason: ") + " · ".join(
