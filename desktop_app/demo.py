@@ -13,7 +13,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-DEMO_PEOPLE = "badge U0001 or name anna, PIN 1111 (picker); sam, PIN 4444 (supervisor)"
+DEMO_PEOPLE = "badge U0001 or name anna, PIN 1111 (picker); ben, PIN 2222 (packer); sam, PIN 4444 (supervisor)"
 
 
 class DemoUnavailable(Exception):
