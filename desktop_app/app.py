@@ -166,8 +166,12 @@ def _wire_spool(app: FloorhandApp) -> None:
     """The spool's news to the packing screen; a push that got through may have made labels fetchable."""
     spool = app.bench.spool
 
+    def counted(counts) -> None:
+        app.packing.spool_changed(spool_summary(counts), counts)
+        app.window.status.show_labels(counts.waiting + counts.ready, counts.uncertain)
+
     def changed() -> None:
-        app.runner.run(spool.counts, lambda c: app.packing.spool_changed(spool_summary(c), c), name="spool counts")
+        app.runner.run(spool.counts, counted, name="spool counts")
 
     app.bench.signals.changed.connect(changed)
     app.sync_signals.status_changed.connect(lambda status: spool.wake() if status.pending == 0 else None)

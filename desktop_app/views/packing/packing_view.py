@@ -4,7 +4,7 @@ Keyboard and scanner only: digits answer a numbered question (an order, a box, a
 or make a number (a count; a weight when the bench has no scale), Enter closes the parcel,
 F2 count, F3 confirm an item without its barcode, F4 hold shelf, F5 close this parcel and
 start the next, F6 the label spool, F7 print the bench's command sheet (a barcode per box and
-command), F8 open a packed order again, Backspace takes back the
+command), F8 open a packed order again, F9 tare and F10 zero the scale, Backspace takes back the
 last unit, Up/Down choose the item F2 and F3 apply to, Esc steps back.
 """
 
@@ -45,6 +45,7 @@ class PackingView(QWidget):
 
     spool_requested = Signal()
     sheet_requested = Signal()  # F7: print the bench's command sheet
+    scale_requested = Signal(str)  # F9 "tare", F10 "zero": for the bench's scale
     weighing_wanted = Signal(int)  # the parcel waits for its weight: what it should weigh (for a demo scale)
 
     def __init__(self, layout: Layout, announce: Announcer, parent: QWidget | None = None) -> None:
@@ -55,7 +56,7 @@ class PackingView(QWidget):
         self.entry = ""  # digits typed for a count or a weight
         self.scale_words = translate(CTX, "No scale: type the weight")
         self.spool_words = ""
-        self.idle_page = IdlePage()
+        self.idle_page = IdlePage(layout)
         self.order_page = OrderPage(layout)
         self.choice_page = ChoicePage()
         self.entry_page = EntryPage()
@@ -99,7 +100,11 @@ class PackingView(QWidget):
 
     def set_spool_words(self, words: str) -> None:
         self.spool_words = words
-        self.idle_page.spool.setText(words)
+        self._show_bench()
+
+    def _show_bench(self) -> None:
+        """The bench's devices on the idle page: the scale's state and the labels not printed yet."""
+        self.idle_page.spool.setText(" · ".join(w for w in (self.scale_words, self.spool_words) if w))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if self.session is None or not self.key(Qt.Key(event.key())):
@@ -143,6 +148,9 @@ class PackingView(QWidget):
             return True
         if key == Qt.Key.Key_F7:
             self.sheet_requested.emit()
+            return True
+        if key in (Qt.Key.Key_F9, Qt.Key.Key_F10):
+            self.scale_requested.emit("tare" if key == Qt.Key.Key_F9 else "zero")
             return True
         if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
             s.select_line(-1 if key == Qt.Key.Key_Up else 1)
@@ -224,7 +232,7 @@ class PackingView(QWidget):
         else:
             waiting = len(s.bench.waiting)
             self.idle_page.waiting.setText(translate(CTX, "%n order(s) waiting to be packed", None, waiting))
-            self.idle_page.spool.setText(self.spool_words)
+            self._show_bench()
             self.pages.setCurrentWidget(self.idle_page)
 
     def _show_box(self) -> None:

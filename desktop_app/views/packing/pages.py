@@ -30,19 +30,21 @@ def key_button(text: str, name: str, primary: bool = False) -> FittedButton:
 class IdlePage(QWidget):
     """No order open: what to scan, and how many orders wait."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, layout: Layout, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = _label(translate(CTX, "Packing"), "title", center=True)
         self.ask = _label(translate(CTX, "Scan a tote, an order number or an item"), "huge", center=True)
         self.waiting = _label("", "big", center=True)
         self.spool = _label("", "hint", center=True)
-        self.keys = _label(translate(CTX, "F6 labels · F7 print the command sheet · F8 open a packed order again"),
+        self.keys = _label(translate(CTX, "F6 labels · F7 print the command sheet · F8 open a packed order again · F9 tare · "
+                                          "F10 zero"),
                            "hint", center=True)
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
+        self.keys.setVisible(not layout.handheld)  # the handheld's keypad legend has them
+        column = QVBoxLayout(self)
+        column.addStretch(1)
         for w in (self.title, self.ask, self.waiting, self.spool, self.keys):
-            layout.addWidget(w)
-        layout.addStretch(2)
+            column.addWidget(w)
+        column.addStretch(2)
 
 
 class LineRow(QWidget):
@@ -93,7 +95,7 @@ class OrderPage(QWidget):
         self.weight = _label("", "big")
         self.expected = _label("", "hint")
         self.keys = _label(translate(CTX, "Enter close · F2 count · F3 no barcode · F4 hold shelf · F5 next parcel · "
-                                          "Backspace take back · Esc put aside"), "hint")
+                                          "F9 tare · Backspace take back · Esc put aside"), "hint")
         side = QVBoxLayout()
         for w in (self.box, self.boxes, self.weight, self.expected):
             side.addWidget(w)

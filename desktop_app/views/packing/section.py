@@ -56,9 +56,11 @@ class PackingSection(Section):
         self.view.spool_requested.connect(self.show_spool)
         self.view.weighing_wanted.connect(self._weighing_wanted)
         self.view.sheet_requested.connect(self.print_command_sheet)
+        self.view.scale_requested.connect(self._scale_command)
         if printer_words:  # a folder printer: say where the labels go, the demo's in particular
             self.view.idle_page.keys.setText(translate(CTX, "Labels are written to {folder}").format(
                 folder=printer_words))
+            self.view.idle_page.keys.setVisible(True)
         self.spool_view.closed.connect(self.show_packing)
         if scale is not None:
             scale.weighed.connect(self.view.weighed)
@@ -80,6 +82,16 @@ class PackingSection(Section):
             self.say.show("reject", translate(CTX, "Could not save this on the device: {why}.").format(why=exc))
             return
         self.say.show("info", translate(CTX, "The command sheet goes to the label printer."))
+
+    def _scale_command(self, command: str) -> None:
+        """F9 tare (a tray or mat left on the scale counts as nothing), F10 zero."""
+        if self.scale is None:
+            self.say.show("reject", translate(CTX, "This bench has no scale."))
+        elif (self.scale.tare() if command == "tare" else self.scale.zero()):
+            self.say.show("info", translate(CTX, "Scale tared.") if command == "tare" else
+                          translate(CTX, "Scale set to zero."))
+        else:
+            self.say.show("reject", translate(CTX, "The scale did not take it: check that it is connected."))
 
     def _weighing_wanted(self, expected_g: int) -> None:
         """A simulated scale (the demo) weighs what the parcel should, give or take a few grams."""

@@ -181,12 +181,15 @@ class SyncStatusBar(QWidget):
         self.state = QLabel(translate("StatusBar", "Starting…"), objectName="sync-state")
         self.details = FitLabel(size, name="sync-details")
         self.notice = FitLabel(size, bold=True, name="offline")
+        self.labels = FitLabel(size, bold=True, name="labels")  # the station's print spool, when labels wait
+        self.labels.setVisible(False)
         line = QWidget()
         row = QHBoxLayout(line)
         row.setContentsMargins(8, 0, 0, 0)
         row.setSpacing(0)
         row.addWidget(self.state)
         row.addWidget(self.details, 1)
+        row.addWidget(self.labels)
         self._slot = QStackedLayout()
         self._slot.addWidget(line)
         self._slot.addWidget(self.notice)
@@ -199,6 +202,18 @@ class SyncStatusBar(QWidget):
         """Put widget at the right end of the status line (the handheld shows who is signed in there)."""
         self.line.addWidget(widget)
         self.line.setContentsMargins(0, 0, 8, 0)
+
+    def show_labels(self, waiting: int, uncertain: int) -> None:
+        """How many labels of this station's spool have not printed; hidden when none."""
+        if uncertain:
+            text = translate("StatusBar", "%n label(s) may have printed", None, uncertain)
+        elif waiting:
+            text = translate("StatusBar", "%n label(s) to print", None, waiting)
+        else:
+            text = ""
+        self.labels.setText(text)
+        self.labels.set_colours("#fff3c4" if text else "")
+        self.labels.setVisible(bool(text))
 
     def show_status(self, status: SyncStatus) -> None:
         words, colour, details = describe(status, self.compact)
