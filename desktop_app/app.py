@@ -148,6 +148,7 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     app = FloorhandApp(settings, core, runner, feedback, banners, window, station, picking, wedge, sync_signals, layout,
                        packing, bench, demo, translator)
     _wire_spool(app)
+    bench.start()
     window.settings_requested.connect(lambda: _open_settings(app))
     window.resize(QSize(480, 800) if layout.handheld else QSize(1280, 800))
     if demo is not None:

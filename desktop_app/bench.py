@@ -42,6 +42,12 @@ class Bench:
     signals: SpoolSignals
     printer_words: str  # which printer the labels go to, for the screen ("" when one is set up normally)
 
+    def start(self) -> None:
+        """Start the scale and the spool: once their listeners are connected, so no first state is missed."""
+        if self.scale is not None:
+            self.scale.start()
+        self.spool.start()
+
     def close(self) -> None:
         self.spool.stop()
         if self.scale is not None:
@@ -55,7 +61,8 @@ def packing_options(settings: Settings, has_scale: bool) -> PackingOptions:
 
 
 def open_bench(settings: Settings, core: ClientCore, parent: QObject, demo_folder: Path | None = None) -> Bench:
-    """The scale and the spool of this station; in the demo, a simulated scale and labels written to a folder."""
+    """The scale and the spool of this station, not started yet (Bench.start); in the demo, a simulated scale and
+    labels written to a folder."""
     printer_setting, scale_port, words = settings["printer.label"], settings["scale.port"], ""
     if demo_folder is not None:
         printer_setting = printer_setting or f"folder:{demo_folder / 'labels'}"
@@ -81,7 +88,4 @@ def open_bench(settings: Settings, core: ClientCore, parent: QObject, demo_folde
             # Its replies do not name the unit; its line is 7 data bits, even parity (8217 specification).
             protocol, serial = protocol.in_unit(settings["scale.unit"]), {"data_bits": 7, "parity": "even"}
         scale = SerialScale(scale_port, protocol, baud_rate=settings["scale.baud"], parent=parent, **serial)
-    if scale is not None:
-        scale.start()
-    spool.start()
     return Bench(spool, scale, signals, words)

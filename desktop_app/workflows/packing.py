@@ -102,6 +102,7 @@ class PackingSession:
         self.interrupted: str | None = None  # why the open order was taken off the bench
         self._closing_next = False  # the parcel waiting for its weight closes to start the next one
         self._weighed_units = -1  # units in the open parcel when the last stable weight came
+        self.scale_ready = options.has_scale  # False while the scale is unplugged: the weight is typed then
 
     # --- what the screen shows ---------------------------------------------------------
 
@@ -372,7 +373,7 @@ class PackingSession:
         settled = self.weight_g and self._weighed_units == len(draft.parcel.units) and not self.weight_warned
         if not (self.weight_fresh or settled) or not self.weight_g:
             self.stage = Stage.WEIGH
-            return Verdict("info", translate(CTX, "Put the parcel on the scale.") if self.options.has_scale else
+            return Verdict("info", translate(CTX, "Put the parcel on the scale.") if self.weighs_by_scale else
                            translate(CTX, "Type the parcel's weight in grams, then Enter."))
         expected = box.tare_g + draft.contents_weight(draft.parcel)
         check = check_weight(expected, self.weight_g, self.options.tolerance_pct, self.options.tolerance_min_g)
@@ -395,6 +396,11 @@ class PackingSession:
                                                   "item.").format(n=len(draft.parcels) - 1, weight=_kg(self.weight_g),
                                                                   next=len(draft.parcels)))
         return self._finish()
+
+    @property
+    def weighs_by_scale(self) -> bool:
+        """Whether the weight comes from the scale now; otherwise the packer types it."""
+        return self.options.has_scale and self.scale_ready
 
     def close_anyway(self) -> Verdict | None:
         """Enter on a weight warning (gate warn): close with the weight as it is."""

@@ -37,79 +37,65 @@ class BenchOrder:
     note: str | None
 
 
+def _gtin_forms(gtin14: str) -> list[str]:
+    """The forms a catalogue may store a GTIN-14 in: as is, and as the EAN-13, UPC-A or EAN-8 it pads."""
+    return [gtin14] + [gtin14[-n:] for n in (13, 12, 8) if gtin14[:-n].strip("0") == ""]
+
+
 class Bench:
-    """Reads the waiting orders from the local view once per data change, and answers scans from memory."""
+    """Answers the scans of the bench with indexed reads of the local view (tote, order number, GTIN).
+
+    The bench of a busy warehouse has thousands of orders waiting: nothing here reads them all
+    on a scan. Only `waiting` does (the idle screen's count), and the screen asks for it rarely.
+    """
 
     def __init__(self, view: View) -> None:
         self._view = view
-        self._stale = True
-        self._orders: dict[int, BenchOrder] = {}
-        self._by_tote: dict[str, int] = {}
-        self._by_number: dict[str, int] = {}
-        self._by_gtin: dict[str, list[int]] = {}
-        self._lines: dict[int, list[dict]] = {}
 
     def changed(self) -> None:
-        """The local view moved (a pull, a queued action): read again at the next question."""
-        self._stale = True
+        """The local view moved; kept for the session's sake: every answer below reads it afresh."""
 
-    def _read(self) -> None:
-        if not self._stale:
-            return
-        self._stale = False
-        self._orders, self._by_tote, self._by_number, self._by_gtin, self._lines = {}, {}, {}, {}, {}
-        # Not filtered on the status column: that is the server's, and an action still queued here
-        # (a pack, a hold) has changed it in the rows the view returns.
-        rows = sorted(self._view.rows("order"), key=lambda r: r["status"] != "picked")
-        for row in rows:
-            status = row["status"]
-            if status not in ("picked", "packed"):
-                continue
-            order = BenchOrder(row["id"], row["number"], row.get("tote"), status, row.get("packing_note"))
-            self._orders[order.id] = order
-            self._by_number[order.number.upper()] = order.id
-            if order.tote and order.tote.upper() not in self._by_tote:  # a waiting order's tote first
-                self._by_tote[order.tote.upper()] = order.id
-        for line in self._view.rows("order_line"):
-            order = self._orders.get(line["order_id"])
-            if order is None:
-                continue
-            self._lines.setdefault(order.id, []).append(line)
-            if order.status == "picked" and line.get("picked_qty", 0) > 0:
-                ids = self._by_gtin.setdefault(line["gtin"].zfill(14), [])
-                if order.id not in ids:
-                    ids.append(order.id)
+    @staticmethod
+    def _order(row: dict) -> BenchOrder | None:
+        # The status column is the server's; an action still queued here (a pack, a hold) has
+        # changed the status in the row the view returns, which is the one that counts.
+        if row["status"] not in ("picked", "packed"):
+            return None
+        return BenchOrder(row["id"], row["number"], row.get("tote"), row["status"], row.get("packing_note"))
+
+    def _orders(self, **where) -> list[BenchOrder]:
+        found = (self._order(row) for row in self._view.rows("order", **where))
+        return sorted((o for o in found if o is not None), key=lambda o: (o.status != "picked", o.id))
 
     @property
     def waiting(self) -> list[BenchOrder]:
         """Orders waiting to be packed, oldest (lowest id) first."""
-        self._read()
-        return sorted((o for o in self._orders.values() if o.status == "picked"), key=lambda o: o.id)
+        return [o for o in self._orders(status="picked") if o.status == "picked"]
 
     def by_tote(self, tote: str) -> BenchOrder | None:
-        self._read()
-        found = self._by_tote.get(tote.upper())
-        return self._orders.get(found) if found is not None else None
+        """The order in the tote: the one waiting, else the last packed one (to open it again)."""
+        found = self._orders(tote=tote.upper()) or self._orders(tote=tote)
+        return found[0] if found else None
 
     def by_number(self, number: str) -> BenchOrder | None:
-        self._read()
-        found = self._by_number.get(number.upper())
-        return self._orders.get(found) if found is not None else None
+        found = self._orders(number=number.upper()) or self._orders(number=number)
+        return found[0] if found else None
 
     def by_item(self, gtin14: str) -> list[BenchOrder]:
         """Waiting orders with this item picked, oldest first."""
-        self._read()
-        return sorted((self._orders[i] for i in self._by_gtin.get(gtin14, [])), key=lambda o: o.id)
+        ids = sorted({line["order_id"] for gtin in _gtin_forms(gtin14)
+                      for line in self._view.rows("order_line", gtin=gtin) if line.get("picked_qty", 0) > 0})
+        orders = (self.order(i) for i in ids)
+        return [o for o in orders if o is not None and o.status == "picked"]
 
     def order(self, order_id: int) -> BenchOrder | None:
-        self._read()
-        return self._orders.get(order_id)
+        row = self._view.row("order", order_id)
+        return self._order(row) if row is not None else None
 
     def draft(self, order: BenchOrder) -> OrderDraft:
         """A fresh draft of the order: its lines with what was picked, and the catalogue's size and weight."""
-        self._read()
         lines = []
-        for row in sorted(self._lines.get(order.id, []), key=lambda r: r["id"]):
+        for row in sorted(self._view.rows("order_line", order_id=order.id), key=lambda r: r["id"]):
             if row.get("picked_qty", 0) <= 0:
                 continue  # short picked to nothing: nothing to pack
             products = self._view.rows("product", gtin=row["gtin"]) or self._view.rows("product", sku=row["sku"])
@@ -121,7 +107,7 @@ class Bench:
 
     def product_name(self, gtin14: str) -> str | None:
         """What an item not in the order is, when the catalogue knows it (for "expected …, this is …")."""
-        for gtin in (gtin14, gtin14.lstrip("0").zfill(13)):
+        for gtin in _gtin_forms(gtin14):
             rows = self._view.rows("product", gtin=gtin)
             if rows:
                 return rows[0]["name"]

@@ -55,7 +55,8 @@ def bench(qtbot, server, tmp_path):
     yield make
     for d in drivers:
         d.app.close()
-    scale.unplug()
+    if scale._thread.is_alive():
+        scale.unplug()
     printer.switch_off()
 
 
@@ -165,6 +166,27 @@ def test_over_scan_blocked_weight_and_a_manual_confirmation(bench, server):
     [parcel] = args["parcels"]
     assert parcel["items"][0]["units"] == [{"lot": None, "serial": None, "manual": "label_damaged"}]
     assert bench.printer.wait_for_labels(2)[1] == _label_of(server, parcel["ref"])
+
+
+def test_an_unplugged_scale_is_shown_and_the_weight_is_typed_meanwhile(bench, server):
+    [order] = picked_orders(server, 1)
+    d = bench()
+    d.sign_in("ben", "2222")
+    view = _pack_section(d, 2)
+    d.qtbot.waitUntil(lambda: view.scale_ready is True, timeout=10_000)
+    bench.scale.unplug()
+    d.qtbot.waitUntil(lambda: view.scale_ready is False, timeout=15_000)
+    assert "unplugged" in view.scale_words or "not found" in view.scale_words
+    d.scan(order["tote"])
+    d.scan(order["gtin"])
+    d.scan(order["gtin"])
+    assert view.pages.currentWidget() is view.entry_page and "weight" in d.banner()[1]
+    for key in (Qt.Key.Key_1, Qt.Key.Key_5, Qt.Key.Key_0, Qt.Key.Key_0):
+        d.press(key)
+    d.press(Qt.Key.Key_Return)
+    assert d.banner()[0] == "done", d.said[-3:]
+    name, args = d.outbox()[-1]
+    assert name == "pack.confirm" and args["parcels"][0]["weight_g"] == 1500
 
 
 def test_hold_shelf_reopen_and_a_cancellation_under_the_packer(bench, server):

@@ -8,6 +8,7 @@ command), F8 open a packed order again, F9 tare and F10 zero the scale, Backspac
 last unit, Up/Down choose the item F2 and F3 apply to, Esc steps back.
 """
 
+import time
 from typing import Protocol
 
 from PySide6.QtCore import Qt, Signal
@@ -27,6 +28,7 @@ CTX = "PackingScreen"
 MANUAL_WORDS = {"label_damaged": QT_TRANSLATE_NOOP(CTX, "The barcode is damaged"),
                 "no_barcode": QT_TRANSLATE_NOOP(CTX, "The item has no barcode"),
                 "scanner_fault": QT_TRANSLATE_NOOP(CTX, "The scanner does not read it")}
+WAITING_EVERY_S = 2.0
 _DIGITS = {getattr(Qt.Key, f"Key_{n}"): n for n in range(10)}
 
 
@@ -54,7 +56,9 @@ class PackingView(QWidget):
         self._announce = announce
         self.session: PackingSession | None = None
         self.entry = ""  # digits typed for a count or a weight
+        self._waiting: tuple[float, int] | None = None  # (when, how many orders wait), for the idle page
         self.scale_words = translate(CTX, "No scale: type the weight")
+        self.scale_ready: bool | None = None  # None: this bench has no scale
         self.spool_words = ""
         self.idle_page = IdlePage(layout)
         self.order_page = OrderPage(layout)
@@ -70,7 +74,9 @@ class PackingView(QWidget):
     def set_session(self, session: PackingSession | None) -> None:
         """The signed-in packer's session; a new person starts with an empty bench."""
         self.session = session
-        self.entry = ""
+        self.entry, self._waiting = "", None
+        if session is not None and self.scale_ready is not None:
+            session.scale_ready = self.scale_ready
         self.refresh()
 
     # --- input -----------------------------------------------------------------------------
@@ -94,8 +100,12 @@ class PackingView(QWidget):
         if self.pages.currentWidget() is self.order_page:
             self._show_box()
 
-    def set_scale_words(self, words: str) -> None:
+    def set_scale_words(self, words: str, ready: bool | None = None) -> None:
+        """The scale's state in words; ready: whether it gives weights now (None: no scale at this bench)."""
         self.scale_words = words
+        self.scale_ready = ready
+        if self.session is not None and ready is not None:
+            self.session.scale_ready = ready
         self.refresh()
 
     def set_spool_words(self, words: str) -> None:
@@ -115,7 +125,7 @@ class PackingView(QWidget):
         s = self.session
         if s is None:
             return False
-        typing = s.stage is Stage.COUNT or (s.stage is Stage.WEIGH and not s.options.has_scale)
+        typing = s.stage is Stage.COUNT or (s.stage is Stage.WEIGH and not s.weighs_by_scale)
         if key in _DIGITS:
             if typing:
                 self.entry = (self.entry + str(_DIGITS[key]))[:6]
@@ -176,11 +186,12 @@ class PackingView(QWidget):
             self._act(s.close_parcel())
 
     def _act(self, verdict: Verdict | None) -> None:
+        self._waiting = None  # an order opened, packed or held: count again
         if verdict is not None:
             self._announce.show(verdict.kind, verdict.message)
         self.refresh()
         s = self.session
-        if s is not None and s.stage is Stage.WEIGH and s.options.has_scale and not s.weight_warned:
+        if s is not None and s.stage is Stage.WEIGH and s.weighs_by_scale and not s.weight_warned:
             expected = s.expected_weight()
             if expected:
                 self.weighing_wanted.emit(expected)
@@ -216,7 +227,7 @@ class PackingView(QWidget):
                         Stage.REOPEN: translate(CTX, "Why open the parcels again?")}[s.stage]
             self.choice_page.ask(question, [translate(context, texts[r]) for r in reasons])
             self.pages.setCurrentWidget(self.choice_page)
-        elif s.stage is Stage.COUNT or (s.stage is Stage.WEIGH and not s.options.has_scale):
+        elif s.stage is Stage.COUNT or (s.stage is Stage.WEIGH and not s.weighs_by_scale):
             if s.stage is Stage.COUNT:
                 question = translate(CTX, "How many of {item} are in the box?").format(
                     item=s.draft.line(s.current_line).name)
@@ -230,10 +241,17 @@ class PackingView(QWidget):
             self._show_box()
             self.pages.setCurrentWidget(self.order_page)
         else:
-            waiting = len(s.bench.waiting)
+            waiting = self._waiting_count()
             self.idle_page.waiting.setText(translate(CTX, "%n order(s) waiting to be packed", None, waiting))
             self._show_bench()
             self.pages.setCurrentWidget(self.idle_page)
+
+    def _waiting_count(self) -> int:
+        """How many orders wait: read at most every WAITING_EVERY_S while pulls come in (it reads them all)."""
+        now = time.monotonic()
+        if self._waiting is None or now - self._waiting[0] > WAITING_EVERY_S:
+            self._waiting = (now, len(self.session.bench.waiting))
+        return self._waiting[1]
 
     def _show_box(self) -> None:
         s = self.session
@@ -250,6 +268,6 @@ class PackingView(QWidget):
         expected = s.expected_weight()
         expected_words = translate(CTX, "Should weigh {weight}").format(weight=kg(expected)) if expected else ""
         weight_words = self.scale_words
-        if s.stage is Stage.WEIGH and s.options.has_scale:
+        if s.stage is Stage.WEIGH and s.weighs_by_scale:
             weight_words = translate(CTX, "Put the parcel on the scale · {scale}").format(scale=self.scale_words)
         self.order_page.show_box(box_words, boxes_words, weight_words, expected_words)

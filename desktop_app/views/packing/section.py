@@ -65,6 +65,7 @@ class PackingSection(Section):
         if scale is not None:
             scale.weighed.connect(self.view.weighed)
             scale.state_changed.connect(self._scale_state)
+            self._scale_state(scale.state)
         else:
             self.view.set_scale_words(translate(CTX, "No scale: type the weight"))
 
@@ -99,7 +100,11 @@ class PackingSection(Section):
             self.scale.place(expected_g + 8)
 
     def _scale_state(self, state: ScaleState) -> None:
-        self.view.set_scale_words(translate(CTX, SCALE_WORDS.get(state, SCALE_WORDS[ScaleState.STOPPED])))
+        words = translate(CTX, SCALE_WORDS.get(state, SCALE_WORDS[ScaleState.STOPPED]))
+        ready = state in (ScaleState.CONNECTED, ScaleState.OVERLOAD, ScaleState.UNDERLOAD)
+        if not ready:
+            words += " · " + translate(CTX, "type the weight")
+        self.view.set_scale_words(words, ready)
 
     def set_options(self, options: PackingOptions) -> None:
         """New packing rules from the settings: the packer at work gets them now."""
