@@ -1,15 +1,19 @@
 """`make screenshots`: pictures of the real app for the README, written next to this file.
 
 Starts the demo warehouse in this process and builds the app through its composition root
-twice: a 1280 x 800 workstation and a 480 x 800 handheld, each with its own data folder. Then
-it works as a picker would (sign in, claim a batch, scan totes, bins and products) and grabs
-the window at each step. A Director advances the scenes from a QTimer on the Qt event loop;
-whenever a scene waits (for the server, for a flash to settle) it names what it waits for.
+for each device: 1280 x 800 workstations and 480 x 800 handhelds, each with its own data folder.
+Then it works as a picker would (sign in, claim a batch, scan totes, bins and products) and as
+a packer would (open a tote, verify its items, close the parcel on the scale, look at the label
+spool), and grabs the window at each step. A Director advances the scenes from a QTimer on the
+Qt event loop; whenever a scene waits (for the server, for a flash to settle) it names what it
+waits for. Last, label.py draws the label the packing bench printed, from its ZPL and its PDF,
+and checks what their barcodes read (it installs its tools into a cache folder on first use).
 
 Run it as `.venv/bin/python docs/screenshots/make.py`. Without a display it renders with Qt's
 offscreen platform; QT_QPA_PLATFORM, when set, is left alone.
 """
 
+import base64
 import logging
 import os
 import sys
@@ -22,15 +26,19 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported: it reads this once
 
-from PySide6.QtCore import QObject, QSize, QtMsgType, QTimer, qInstallMessageHandler  # noqa: E402
+from PySide6.QtCore import QObject, QSize, Qt, QtMsgType, QTimer, qInstallMessageHandler  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_app.app import FloorhandApp, build  # noqa: E402
+from desktop_app.bench import SIMULATED  # noqa: E402
 from desktop_app.demo import DemoWarehouse, start_demo  # noqa: E402
 from desktop_app.settings import Settings  # noqa: E402
 from desktop_app.workflows.picking import PickingState  # noqa: E402
+import label as shipping_label  # noqa: E402 - docs/screenshots/label.py, beside this file
 from scanners.codes import Scan  # noqa: E402
 from sync.engine import EngineOptions  # noqa: E402
+from sync.print_jobs import PrintJob  # noqa: E402
+from sync.print_spool import PRINTED  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 SCREENS = {"desktop": QSize(1280, 800), "handheld": QSize(480, 800)}
@@ -38,6 +46,12 @@ DEVICE_NAMES = {"desktop": "Picking desk 1", "handheld": "Handheld 07"}
 WAIT_S = 60.0  # the longest any one step may wait (a claim, a push, a pull)
 TICK_MS = 50
 FREE_TOTES = 21  # the demo's picked orders wait to be packed in T-0001..T-0020
+PACKER = ("ben", "2222")
+BENCH_NAMES = {"desktop": "Packing bench 1", "handheld": "Handheld 12"}
+# Waiting orders with a packing note (order_api/seed/orders.py: PACKING_NOTES by order id), so
+# the note shows in large type: T-0009 "Leave the invoice out: ..." (2 lines, 3 units) and
+# T-0005 "Fragile: ..." (2 lines, 1 unit each).
+PACK_TOTES = {"desktop": "T-0009", "handheld": "T-0005"}
 # Closing an app and stopping the demo server both wait for a long poll in flight; with the
 # default 20 s poll that is most of the run.
 SHORT_POLLS = EngineOptions(long_poll_s=2.0)
@@ -100,13 +114,26 @@ class Studio:
     folder: Path
     apps: list[FloorhandApp] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    label: shipping_label.Label | None = None  # the label a packing bench printed, for label.py
 
-    def open(self, layout: str, device: str | None = None) -> FloorhandApp:
-        """An app on a device of its own, named like the layout's (or `device`)."""
+    @property
+    def labels(self) -> Path:
+        """Where the benches' folder printer writes, as in `floorhand --demo` (desktop_app/bench.py)."""
+        return self.demo.client_dir / "labels"
+
+    def open(self, layout: str, device: str | None = None, bench: bool = False) -> FloorhandApp:
+        """An app on a device of its own, named like the layout's (or `device`).
+
+        With `bench`, the packing bench of `floorhand --demo`: a simulated scale and labels written
+        to a folder. build(demo=...) would set that up itself, but its app stops the demo when it
+        closes, and here the demo outlives every app.
+        """
         device = device or DEVICE_NAMES[layout]
+        overrides = {"ui.layout": layout, "sounds.enabled": False, "device_name": device}
+        if bench:
+            overrides |= {"scale.port": SIMULATED, "printer.label": f"folder:{self.labels}"}
         settings = Settings.load(machine_path=self.folder / "machine.toml", user_path=self.folder / "user.toml",
-                                 environ={}, overrides={"ui.layout": layout, "sounds.enabled": False,
-                                                        "device_name": device})
+                                 environ={}, overrides=overrides)
         app = build(settings, server_url=self.demo.url, data_dir=self.folder / device.replace(" ", "-"), keyring="none",
                     screen=SCREENS[layout], sound_folder=self.folder / "sounds", options=SHORT_POLLS)
         self.apps.append(app)
@@ -177,6 +204,41 @@ def all_sent(app: FloorhandApp) -> Until:
     return Until("every queued action to reach the server", lambda: app.core.outbox.counts()[0] == 0)
 
 
+def red_flash(app: FloorhandApp, raw: str) -> Scene:
+    """Scan a code the screen refuses and stop while the flash is still red (for the picture)."""
+    for _ in range(5):
+        scan(app, raw)
+        yield NEXT_TURN
+        if app.feedback.banner.kind == "reject" and not app.feedback.banner.settled:
+            return  # still red: the event loop was not held up for longer than the flash
+    raise RuntimeError(f"no red flash after scanning {raw}: {app.feedback.banner.text()}")
+
+
+# --- what a packer does --------------------------------------------------------------
+
+
+def as_printed(gtin14: str) -> str:
+    """The EAN-13 printed on an item whose GTIN-14 (as packing keeps it) starts with a 0."""
+    return gtin14[1:] if len(gtin14) == 14 and gtin14.startswith("0") else gtin14
+
+
+def printed_job(app: FloorhandApp, order_number: str) -> PrintJob | None:
+    """The spool's job for the order's first parcel once its label printed, else None."""
+    return next((job for job in app.bench.spool.jobs() if job.order_number == order_number and job.state == PRINTED),
+                None)
+
+
+def label_of(app: FloorhandApp, ref: str) -> dict:
+    """Both forms of a parcel's label as the server answers the packer: {parcel_id, tracking_number, zpl, pdf_base64}.
+
+    OrderApi.parcel_label asks for the ZPL alone, all a printer needs; the README shows the PDF
+    too, so this asks with the packer's own session for the JSON answer that holds both.
+    """
+    response = app.core.api._authed_response("POST", f"/v1/parcels/by-ref/{ref}/label")
+    response.raise_for_status()
+    return response.json()
+
+
 # --- the scenes ----------------------------------------------------------------------
 
 
@@ -227,6 +289,7 @@ def workstation(studio: Studio) -> Scene:
     # The devices the server knows, as a supervisor sees them: name, last seen, app version.
     desk2.window.nav_buttons["devices"].click()
     yield Until("the three device cards", lambda: len(desk2.station.section("devices").view.cards) == 3)
+    yield NEXT_TURN  # the cards are new: without it the picture can show the list before they are laid out
     studio.save(desk2, "devices-desktop.png")
     desk2.station.sign_out()
     app.station.sign_out()
@@ -251,14 +314,65 @@ def handheld(studio: Studio) -> Scene:
     tasks = app.core.view.rows("pick_task", batch_id=picking.session.batch_id)
     others = [t for t in tasks if t["gtin"] != card.gtin]
     wrong = others[0]["gtin"] if others else "4006381333931"
-    for _ in range(5):
-        scan(app, wrong)
-        yield NEXT_TURN
-        if app.feedback.banner.kind == "reject" and not app.feedback.banner.settled:
-            break  # still red: the event loop was not held up for longer than the flash
-    else:
-        raise RuntimeError(f"no red flash after scanning {wrong}: {app.feedback.banner.text()}")
+    yield from red_flash(app, wrong)
     studio.save(app, "reject-handheld.png")
+
+
+def packing(studio: Studio, layout: str) -> Scene:
+    """Ben at a packing bench: an order with a note half verified, a wrong item, the parcel on the scale, the spool."""
+    app = studio.open(layout, BENCH_NAMES[layout], bench=True)
+    yield from sign_in(app, *PACKER)
+    if app.station.current_section() != "pack":
+        app.window.nav_buttons["pack"].click()
+    view = app.packing.view
+    tote = PACK_TOTES[layout]
+    yield Until(f"the order in {tote} at the packing bench",
+                lambda: app.packing.on_screen and view.session is not None
+                and view.session.bench.by_tote(tote) is not None)
+    scan(app, tote)
+    draft = view.session.draft
+    if draft is None or not draft.note:
+        raise RuntimeError(f"{tote} did not open an order with a packing note: {app.feedback.banner.text()}")
+    units = [line.gtin for line in draft.lines for _ in range(line.qty)]
+    for gtin in units[:-1]:  # all but the last unit: the order stays open, partly verified
+        scan(app, as_printed(gtin))
+    yield settled(app)
+    studio.save(app, f"packing-{layout}.png")
+
+    mine = {line.gtin for line in draft.lines}
+    wrong = next((line.gtin for order in view.session.bench.waiting if order.id != draft.order_id
+                  for line in view.session.bench.draft(order).lines if line.gtin not in mine), None)
+    if wrong is None:
+        raise RuntimeError("no other waiting order has an item that is not in this one")
+    yield from red_flash(app, as_printed(wrong))
+    studio.save(app, f"pack-wrong-{layout}.png")
+
+    number = draft.number
+    scan(app, as_printed(units[-1]))  # the last unit closes the parcel once the (simulated) scale settles
+    yield Until(f"{number} packed", lambda: app.feedback.banner.kind == "done")
+    yield NEXT_TURN
+    studio.save(app, f"packed-{layout}.png")
+
+    # The section's button counts the labels not printed yet; it learns of the print a moment later.
+    yield Until(f"the label of {number} printed, and the count on the Pack button gone",
+                lambda: printed_job(app, number) is not None and not view.spool_words)
+    view.key(Qt.Key.Key_F6)  # the label spool
+    yield NEXT_TURN
+    studio.save(app, f"spool-{layout}.png")
+
+    if layout == "desktop":  # the README's label: this parcel's, as the server gives it and as it printed
+        job, answer = printed_job(app, number), {}
+        app.runner.run(lambda: label_of(app, job.parcel_ref), answer.update,
+                       lambda exc: answer.update(failed=exc), name="label for the README")
+        yield Until(f"the label of {number} from the server", lambda: bool(answer))
+        if "failed" in answer:
+            raise RuntimeError(f"the server did not give the label of {number}: {answer['failed']!r}")
+        printed = [f.read_text(encoding="utf-8") for f in sorted(studio.labels.glob("*.zpl"))]
+        if answer["zpl"] not in printed:
+            raise RuntimeError(f"no label in {studio.labels} is the server's ZPL for {number}")
+        studio.label = shipping_label.Label(answer["tracking_number"], answer["zpl"],
+                                            base64.b64decode(answer["pdf_base64"]))
+    app.station.sign_out()
 
 
 # The offscreen platform says this for every window it shows; nothing is wrong.
@@ -280,9 +394,12 @@ def main() -> int:
         studio = Studio(demo, Path(tmp))
 
         def scenes() -> Scene:
-            # The handheld first: the supervisor at the workstation then sees both devices.
+            # The handheld first: the supervisor at the workstation then sees both devices. The
+            # packing benches come after the devices picture, which counts the devices so far.
             yield from handheld(studio)
             yield from workstation(studio)
+            yield from packing(studio, "handheld")
+            yield from packing(studio, "desktop")
 
         director = Director(scenes())
         director.start()
@@ -291,10 +408,22 @@ def main() -> int:
         finally:
             studio.close()
             demo.stop()
+    failure = director.failure
+    checks = []
+    if studio.label is not None:
+        studio.label.keep()  # for `label.py` alone
+        try:
+            checks = shipping_label.draw(studio.label)
+        except (OSError, RuntimeError) as exc:  # node, npm or pip missing or failing: the app's pictures stand
+            failure = failure or f"the label was not drawn: {exc}"
+        studio.written += [check.picture for check in checks]
+        failure = failure or shipping_label.verdict(checks)
     for path in studio.written:
         print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
-    if director.failure:
-        print(f"screenshots: {director.failure}", file=sys.stderr)
+    for check in checks:
+        print(f"label: {check.words()}")
+    if failure:
+        print(f"screenshots: {failure}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,7 +1,7 @@
 """The pages of the packing screen; each only shows what the packing session says, in large type."""
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop_app.i18n import translate
 from desktop_app.views.fitted import FittedButton, FittedLabel
@@ -9,10 +9,11 @@ from desktop_app.views.shell.style import Layout
 from desktop_app.workflows.packing_order import OrderDraft
 
 CTX = "PackingScreen"
-_DONE_LOOK = "background: #dff3e4; border: 2px solid #1b8a3a; border-radius: 6px;"
-_OPEN_LOOK = "background: #ffffff; border: 2px solid #c5cbcf; border-radius: 6px;"
-_CURRENT_LOOK = "background: #e1ecf8; border: 3px solid #1565c0; border-radius: 6px;"
-_NOTE_LOOK = "background: #fff3c4; border: 3px solid #b88a00; border-radius: 6px; padding: 6px;"
+# Scoped to the frame's object name: an unscoped sheet would give every label inside a border too.
+_DONE_LOOK = "QFrame#line {background: #dff3e4; border: 2px solid #1b8a3a; border-radius: 6px;}"
+_OPEN_LOOK = "QFrame#line {background: #ffffff; border: 2px solid #c5cbcf; border-radius: 6px;}"
+_CURRENT_LOOK = "QFrame#line {background: #e1ecf8; border: 3px solid #1565c0; border-radius: 6px;}"
+_NOTE_LOOK = "QFrame#note {background: #fff3c4; border: 3px solid #b88a00; border-radius: 6px;}"
 
 
 def _label(text: str = "", name: str = "", center: bool = False) -> FittedLabel:
@@ -47,13 +48,14 @@ class IdlePage(QWidget):
         column.addStretch(2)
 
 
-class LineRow(QWidget):
+class LineRow(QFrame):
     """One order line: what it is, and how many of it are verified out of how many."""
 
     def __init__(self, layout: Layout, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.name = _label("", "big")
+        super().__init__(parent, objectName="line")
+        self.name = _label("", "" if layout.handheld else "big")
+        if layout.handheld:  # a handheld shows several lines at once: the name bold in the body size
+            self.name.set_look(weight=700)
         self.codes = _label("", "hint")
         self.count = QLabel()
         self.count.setObjectName("big")
@@ -74,6 +76,30 @@ class LineRow(QWidget):
             self.setStyleSheet(look)
 
 
+class _LinesColumn(QWidget):
+    """The order's lines inside their scroll area, as tall as their wrapped words need at the width they get.
+
+    A scroll area sizes its content by the minimum size, which knows nothing of wrapped text
+    (Qt's height-for-width): without this the rows of a long order would be squeezed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(0, 0, 0, 0)
+        self.column.addStretch(1)
+
+    def fit_height(self) -> None:
+        need = self.column.heightForWidth(self.width()) if self.column.hasHeightForWidth() else -1
+        need = max(need, self.column.minimumSize().height())
+        if need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.fit_height()
+
+
 class OrderPage(QWidget):
     """The open order: its lines, the packing note, the open parcel's box and weight, and the keys."""
 
@@ -83,16 +109,26 @@ class OrderPage(QWidget):
         self.order = _label("", "title")
         self.parcel = _label("", "big")
         self.note = _label("", "big")
-        self.note.setStyleSheet(_NOTE_LOOK)
+        # The yellow is the frame's: a FittedLabel keeps its own style sheet for its type size.
+        self.note_frame = QFrame(objectName="note")
+        self.note_frame.setStyleSheet(_NOTE_LOOK)
+        framed = QVBoxLayout(self.note_frame)
+        framed.setContentsMargins(10, 6, 10, 6)
+        framed.addWidget(self.note)
         self.rows: list[LineRow] = []
-        # No scroll area: an order has a handful of lines, and rows in the page's own layout get
-        # the height their wrapped text needs (a scroll area's content would be squeezed instead).
-        self.lines = QVBoxLayout()
-        self.lines.setContentsMargins(0, 0, 0, 0)
-        self.lines.addStretch(1)
-        self.box = _label("", "big")
+        self.lines_box = _LinesColumn()
+        self.lines = self.lines_box.column
+        scroll = QScrollArea(frameShape=QFrame.Shape.NoFrame, widgetResizable=True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys and scans stay with the packing screen
+        scroll.setWidget(self.lines_box)
+        self.scroll = scroll
+        self.box = _label("", "" if layout.handheld else "big")
         self.boxes = _label("", "hint")
-        self.weight = _label("", "big")
+        self.weight = _label("", "" if layout.handheld else "big")
+        if layout.handheld:
+            self.box.set_look(weight=700)
+            self.weight.set_look(weight=700)
         self.expected = _label("", "hint")
         self.keys = _label(translate(CTX, "Enter close · F2 count · F3 no barcode · F4 hold shelf · F5 next parcel · "
                                           "F9 tare · Backspace take back · Esc put aside"), "hint")
@@ -105,15 +141,15 @@ class OrderPage(QWidget):
         head.addWidget(self.parcel)
         outer = QVBoxLayout(self)
         outer.addLayout(head)
-        outer.addWidget(self.note)
+        outer.addWidget(self.note_frame)
         if layout.handheld:  # one column; the keys are on the handheld's own keypad legend
-            outer.addLayout(self.lines, 1)
+            outer.addWidget(scroll, 1)
             outer.addLayout(side)
-            self.boxes.setVisible(False)
-            self.keys.setVisible(False)
+            for hidden in (self.parcel, self.boxes, self.expected, self.keys):  # shown in other words below
+                hidden.setVisible(False)
         else:
             body = QHBoxLayout()
-            body.addLayout(self.lines, 3)
+            body.addWidget(scroll, 3)
             body.addLayout(side, 2)
             outer.addLayout(body, 1)
         outer.addWidget(self.keys)
@@ -123,7 +159,7 @@ class OrderPage(QWidget):
                            if draft.tote else draft.number)
         self.parcel.setText(translate(CTX, "Parcel {n}").format(n=len(draft.parcels)))
         self.note.setText(draft.note or "")
-        self.note.setVisible(bool(draft.note))
+        self.note_frame.setVisible(bool(draft.note))
         while len(self.rows) < len(draft.lines):
             row = LineRow(self._layout)
             self.rows.append(row)
@@ -133,8 +169,16 @@ class OrderPage(QWidget):
             row.setVisible(True)
         for row in self.rows[len(draft.lines):]:
             row.setVisible(False)
+        self.lines_box.fit_height()
+        if current_line is not None:  # the item F2 and F3 apply to stays in sight
+            current = next((r for r, ln in zip(self.rows, draft.lines) if ln.id == current_line), None)
+            if current is not None:
+                self.scroll.ensureWidgetVisible(current)
 
     def show_box(self, box_words: str, boxes_words: str, weight_words: str, expected_words: str) -> None:
+        if self._layout.handheld:  # two lines instead of five: the parcel and its box, the weights
+            box_words = translate(CTX, "{parcel} · {box}").format(parcel=self.parcel.text(), box=box_words)
+            weight_words = " · ".join(w for w in (weight_words, expected_words) if w)
         self.box.setText(box_words)
         self.boxes.setText(boxes_words)
         self.weight.setText(weight_words)

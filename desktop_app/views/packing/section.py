@@ -43,7 +43,7 @@ class PackingSection(Section):
                  spool: LabelSpool, scale: BenchScale | None, printer_words: str = "") -> None:
         say = banners.voice(KEY)
         self.view = PackingView(layout, say)
-        self.spool_view = SpoolView(spool, say)
+        self.spool_view = SpoolView(spool, say, layout)
         screen = QStackedWidget()
         screen.addWidget(self.view)
         screen.addWidget(self.spool_view)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QListWidget, QVBoxLayout, QWidget
 
 from desktop_app.i18n import translate
 from desktop_app.views.fitted import FittedLabel
+from desktop_app.views.shell.style import Layout
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.print_spool import CANCELLED, PRINTED, READY, SENDING, UNCERTAIN, WAITING_LABEL, WrongJobState
 from sync.signin import SignedIn
@@ -38,7 +39,7 @@ PROBLEM_WORDS = {
     "disk_full": QT_TRANSLATE_NOOP(CTX, "label folder's disk is full"),
     "refused": QT_TRANSLATE_NOOP(CTX, "printer refused the label"),
     "printer_error": QT_TRANSLATE_NOOP(CTX, "printer problem"),
-    "label_not_ready": QT_TRANSLATE_NOOP(CTX, "the server has not got the parcel yet"),
+    "label_not_ready": QT_TRANSLATE_NOOP(CTX, "waiting for the server to take the parcel"),
     "label_unreachable": QT_TRANSLATE_NOOP(CTX, "server not reachable"),
     "label_empty": QT_TRANSLATE_NOOP(CTX, "the server sent an empty label"),
     "interrupted": QT_TRANSLATE_NOOP(CTX, "Floorhand stopped while it was printing"),
@@ -74,7 +75,7 @@ class SpoolView(QWidget):
 
     closed = Signal()
 
-    def __init__(self, spool, say, parent: QWidget | None = None) -> None:
+    def __init__(self, spool, say, layout: Layout, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._spool, self._say = spool, say
@@ -83,6 +84,12 @@ class SpoolView(QWidget):
         self.title = FittedLabel(translate(CTX, "Labels of this bench"), "title")
         self.list = QListWidget()
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.list.setWordWrap(True)
+        # The bench's type and touch size, not a desktop list's: rows are read from a step away.
+        self.list.setStyleSheet(
+            f"QListWidget {{ font-size: {layout.px(20)}px; }}"
+            f"QListWidget::item {{ min-height: {layout.touch}px; padding: 4px 8px; border-bottom: 1px solid #c5cbcf; }}"
+            "QListWidget::item:selected { background: #1f4e79; color: white; }")
         self.hint = FittedLabel("", "hint")
         layout = QVBoxLayout(self)
         for w in (self.title, self.list, self.hint):
