@@ -188,6 +188,13 @@ class PackHold(Args):
     note: text(200, "what the packer saw") = ""
 
 
+@action("pack.release", roles=("supervisor",), rejections=(R.UNKNOWN_ORDER, R.NOT_HELD))
+class PackRelease(Args):
+    """A supervisor sorted out a held order (the missing item found, a damaged one replaced): back to packing."""
+
+    order: Id
+
+
 @action("pack.reopen", roles=PACKING, rejections=(R.UNKNOWN_ORDER, R.NOT_PACKED, R.ALREADY_SHIPPED))
 class PackReopen(Args):
     """Open a packed order's parcels again before it ships: the parcels and their labels are void."""

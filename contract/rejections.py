@@ -36,6 +36,7 @@ class Rejection(StrEnum):
     PACK_MISMATCH = "pack_mismatch"
     ORDER_HELD = "order_held"
     NOT_PACKED = "not_packed"
+    NOT_HELD = "not_held"
     ALREADY_SHIPPED = "already_shipped"
     # Studio
     UNKNOWN_SKU = "unknown_sku"
@@ -75,6 +76,7 @@ MEANINGS: dict[Rejection, str] = {
                              "serial number appears twice",
     Rejection.ORDER_HELD: "the order is on the hold shelf waiting for a supervisor",
     Rejection.NOT_PACKED: "the order has no packed parcels to reopen",
+    Rejection.NOT_HELD: "the order is not on the hold shelf",
     Rejection.ALREADY_SHIPPED: "the order has left the building; its parcels can no longer be opened",
     Rejection.UNKNOWN_SKU: "no product has this SKU",
     Rejection.UNKNOWN_SAMPLE: "no sample has this barcode",

@@ -15,6 +15,7 @@ from contract.rejections import Rejection as R
 from desktop_app.i18n import translate
 from sync.catalogue import CATALOGUE
 from sync.catalogue.entry import QT_TRANSLATE_NOOP, WORDS
+from sync.catalogue.packing import HOLD_WORDS
 from sync.outbox import RejectedMutation
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,30 @@ class ExceptionCard:
     code: str
     reason: str
     next_step: str
+
+
+@dataclass(frozen=True)
+class HeldOrder:
+    """An order on the hold shelf, as a supervisor sees it: which, where, and why the packer stopped."""
+
+    order_id: int
+    number: str
+    tote: str | None
+    reason: str  # in words, translated
+
+
+class Orders(Protocol):
+    """sync.view.LocalView, as far as the hold shelf needs it."""
+
+    def rows(self, entity: str, **where) -> list[dict]: ...
+
+
+def held_orders(view: Orders) -> list[HeldOrder]:
+    """The orders on the hold shelf, oldest first (local view: off the UI thread)."""
+    rows = [r for r in view.rows("order", status="held") if r.get("status") == "held"]
+    return [HeldOrder(r["id"], r["number"], r.get("tote"),
+                      translate(WORDS, HOLD_WORDS.get(r.get("hold_reason"), HOLD_WORDS["other"])))
+            for r in sorted(rows, key=lambda r: r["id"])]
 
 
 class _Blank(dict):
@@ -108,6 +133,13 @@ ADVICE: dict[str, str] = {
                                               "the order and pack it again."),
     R.ALREADY_PACKED: QT_TRANSLATE_NOOP(WORDS, "The order was packed on another desk: make sure only one parcel "
                                                "ships and unpack the other."),
+    R.ORDER_HELD: QT_TRANSLATE_NOOP(WORDS, "The order is on the hold shelf: sort out its problem there, then send it "
+                                           "back to packing from the hold shelf card."),
+    R.NOT_PACKED: QT_TRANSLATE_NOOP(WORDS, "The order had no packed parcels any more: look at its tote and pack it "
+                                           "again if needed."),
+    R.ALREADY_SHIPPED: QT_TRANSLATE_NOOP(WORDS, "The parcels had already shipped: they cannot be changed any more. Ask "
+                                                "the customer service team."),
+    R.NOT_HELD: QT_TRANSLATE_NOOP(WORDS, "The order was no longer on the hold shelf: nothing to do."),
     R.NOT_PICKED: QT_TRANSLATE_NOOP(WORDS, "The order was packed before its picking was complete: hold the parcel "
                                            "and pack it again later."),
     R.UNKNOWN_BOX_TYPE: QT_TRANSLATE_NOOP(WORDS, "Pack the order again with a box type from the list."),

@@ -413,14 +413,22 @@ class PackingSession:
         draft = self.draft
         action = draft.action()
         try:
-            # Labels first: a job waiting for a parcel the server never gets is cancelled by the
-            # spool (its pack is not in the journal); a pack without its jobs would print nothing.
-            for n, parcel in enumerate(draft.parcels, start=1):
-                self._spool.add_label(parcel.ref, draft.number, n, str(self.user_id))
             self._queue(action)
         except WriteFailed as exc:
             return Verdict("reject", translate(CTX, "Could not save the parcels on this device: {why}. Nothing is "
                                                     "lost yet: free the disk and press Enter again.").format(why=exc))
+        try:
+            # After the pack: a label job never waits for a pack the journal does not hold. Should
+            # the app stop right here, the station queues these labels at its next start
+            # (sync/labels.py packs_without_labels).
+            for n, parcel in enumerate(draft.parcels, start=1):
+                self._spool.add_label(parcel.ref, draft.number, n, str(self.user_id))
+        except WriteFailed as exc:
+            log.error("order %s packed, but its labels could not be queued: %s", draft.number, exc)
+            self.draft, self.stage = None, Stage.IDLE
+            return Verdict("reject", translate(CTX, "{order} is packed, but its labels could not be queued on this "
+                                                    "device: {why}. They print once Floorhand restarts with free "
+                                                    "disk.").format(order=draft.number, why=exc))
         order = self.bench.order(draft.order_id)
         self.last_packed = BenchOrder(draft.order_id, draft.number, draft.tote, "packed", draft.note) \
             if order is None else BenchOrder(order.id, order.number, order.tote, "packed", order.note)

@@ -201,7 +201,7 @@ class PackingEvent(Base):
     __tablename__ = "packing_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # hold, reopen
+    kind: Mapped[str] = mapped_column(String(16))  # hold, release, reopen
     reason: Mapped[str] = mapped_column(String(32))
     line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
     note: Mapped[str] = mapped_column(String(200), default="")

@@ -5,7 +5,7 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from contract.actions import PackConfirm, PackHold, PackReopen
+from contract.actions import PackConfirm, PackHold, PackRelease, PackReopen
 from contract.rejections import Rejection as R
 from order_api.feed import publish_order, publish_order_tasks, publish_parcel, publish_parcel_gone
 from order_api.models import BoxType, Order, OrderLine, PackingEvent, Parcel, ParcelItem, ParcelUnit
@@ -111,6 +111,19 @@ def hold_order(s: Session, actor: Actor, a: PackHold) -> None:
     order.status, order.hold_reason = "held", a.reason
     s.add(PackingEvent(order_id=order.id, kind="hold", reason=a.reason, line_id=a.line, note=a.note,
                        user_id=actor.user.id, device_id=actor.device_id, at=actor.now))
+    publish_order(s, order)
+    publish_order_tasks(s, order)
+
+
+@handles(PackRelease)
+def release_hold(s: Session, actor: Actor, a: PackRelease) -> None:
+    """A held order goes back to the packing bench, waiting as a picked order."""
+    order = _order(s, a.order)
+    if order.status != "held":
+        raise Rejected(R.NOT_HELD, f"Order {order.number} is {order.status}, not on the hold shelf.")
+    order.status, order.hold_reason = "picked", None
+    s.add(PackingEvent(order_id=order.id, kind="release", reason="released", user_id=actor.user.id,
+                       device_id=actor.device_id, at=actor.now))
     publish_order(s, order)
     publish_order_tasks(s, order)
 

@@ -1,6 +1,6 @@
 """Packing actions: pack.confirm, pack.hold, pack.reopen."""
 
-from contract.actions import PackConfirm, PackHold, PackReopen
+from contract.actions import PackConfirm, PackHold, PackRelease, PackReopen
 from contract.rejections import Rejection as R
 from sync.catalogue.entry import QT_TRANSLATE_NOOP, WORDS, Earlier, Effect, Entry, Rows, Words
 
@@ -33,6 +33,12 @@ def _held(a: PackHold, orders: Rows, _: Earlier) -> None:
     order = orders.get(a.order)
     if order is not None:
         order["status"], order["hold_reason"] = "held", a.reason
+
+
+def _released(a: PackRelease, orders: Rows, _: Earlier) -> None:
+    order = orders.get(a.order)
+    if order is not None and order.get("status") == "held":
+        order["status"], order["hold_reason"] = "picked", None
 
 
 def _reopened(a: PackReopen, orders: Rows, _: Earlier) -> None:
@@ -82,10 +88,10 @@ ENTRIES = (
                                                   "off the outgoing shelf and decide with the packer.")}),
     Entry(PackHold, QT_TRANSLATE_NOOP(WORDS, "Order put on the hold shelf"),
           {"order": Effect("id", "order", _held)}, _describe_order),
+    Entry(PackRelease, QT_TRANSLATE_NOOP(WORDS, "Order back from the hold shelf"),
+          {"order": Effect("id", "order", _released)}, _describe_order),
     Entry(PackReopen, QT_TRANSLATE_NOOP(WORDS, "Packed parcels opened again"),
           {"order": Effect("id", "order", _reopened), "order_line": Effect("order_id", "order", _unpacked_lines),
            "parcel": Effect("order_id", "order", _parcels_gone)},
-          _describe_order,
-          {R.ALREADY_SHIPPED: QT_TRANSLATE_NOOP(WORDS, "The parcels had already shipped: they cannot be changed "
-                                                       "any more. Ask the customer service team.")}),
+          _describe_order),
 )

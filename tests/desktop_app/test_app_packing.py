@@ -4,6 +4,7 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
+from desktop_app.views.exceptions.exceptions_view import HeldOrderFrame
 from order_api.models import Order, Parcel
 from tests.desktop_app.appdriver import make_driver
 from tests.order_api.harness import claim, pick_args
@@ -203,6 +204,26 @@ def test_hold_shelf_reopen_and_a_cancellation_under_the_packer(bench, server):
     d.qtbot.waitUntil(lambda: d.app.core.outbox.counts()[0] == 0, timeout=15_000)
     with server.db.read() as s:
         assert s.get(Order, first["id"]).status == "held"
+    sam = server.sign_in("sam", pin="1111")
+
+    # A supervisor at this bench sees it on the hold shelf under Exceptions and sends it back to packing.
+    d.app.station.sign_out()
+    d.sign_in("sam", "1111")
+    d.app.station.show_section("exceptions")
+    shelf = d.app.station.section("exceptions").view
+    d.qtbot.waitUntil(lambda: any(getattr(c, "held", None) and c.held.order_id == first["id"]
+                                  for c in shelf.findChildren(HeldOrderFrame)), timeout=15_000)
+    [card] = [c for c in shelf.findChildren(HeldOrderFrame) if c.held.order_id == first["id"]]
+    assert "damaged" in card.reason.text()
+    card.release.click()
+    d.qtbot.waitUntil(lambda: d.app.core.outbox.counts()[0] == 0 and d.outbox()[-1][0] == "pack.release",
+                      timeout=15_000)
+    with server.db.read() as s:
+        assert s.get(Order, first["id"]).status == "picked"
+    d.app.station.sign_out()
+    d.sign_in("ben", "2222")
+    d.app.station.show_section("pack")
+    view = d.app.packing.view
 
     # Packed, then opened again before it ships: its labels are void.
     d.scan(second["tote"])
@@ -220,7 +241,6 @@ def test_hold_shelf_reopen_and_a_cancellation_under_the_packer(bench, server):
     # Cancelled in the office while the packer has it open: the bench stops them.
     d.scan(third["tote"])
     d.scan(third["gtin"])
-    sam = server.sign_in("sam", pin="1111")
     assert sam.http.post(f"/v1/orders/{third['id']}/cancel").status_code == 200
     d.qtbot.waitUntil(lambda: any("was cancelled" in m for _, m in d.said), timeout=15_000)
     assert view.session.draft is None

@@ -82,6 +82,10 @@ def test_hold_shelf_and_reopen_before_but_never_after_shipping(api, warehouse, s
     packers, _ = ben.pull_all()
     assert supervisors[("order", str(order))]["hold_reason"] == "item_damaged"
     assert packers[("order", str(order))]["status"] == "held"
+    assert ben.do("pack.release", order=order)["code"] == "forbidden"  # a supervisor decides
+    assert sam.do("pack.release", order=order)["status"] == "applied"
+    assert sam.do("pack.release", order=order)["code"] == "not_held"
+    assert sam.http.get(f"/v1/orders/{order}").json()["status"] == "picked"
 
     # A second order: packed, reopened (recorded), packed again, shipped, never reopened.
     other = _picked_second(staff, task)
@@ -95,7 +99,8 @@ def test_hold_shelf_and_reopen_before_but_never_after_shipping(api, warehouse, s
     with api.db.read() as s:
         events = s.execute(select(PackingEvent.kind, PackingEvent.reason, PackingEvent.note)
                            .order_by(PackingEvent.id)).all()
-    assert [tuple(e) for e in events] == [("hold", "item_damaged", "crushed lid"), ("reopen", "wrong_box", "")]
+    assert [tuple(e) for e in events] == [("hold", "item_damaged", "crushed lid"), ("release", "released", ""),
+                                          ("reopen", "wrong_box", "")]
 
 
 def _all_tasks(staff) -> list[dict]:

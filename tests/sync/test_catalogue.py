@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from contract.actions import (
-    ACTIONS, Args, AssetRegister, PackConfirm, PackedUnit, PackHold, PackReopen, ParcelItem, ParcelSpec,
+    ACTIONS, Args, AssetRegister, PackConfirm, PackedUnit, PackHold, PackRelease, PackReopen, ParcelItem, ParcelSpec,
     PickConfirm, PickShort, PickUndo, SampleCheckIn, SampleCheckOut, ShotQc, ToteAssign,
 )
 from order_api.feed import publish_asset, publish_shot
@@ -74,6 +74,12 @@ def _pack_two_parcels(f: Floor) -> PackConfirm:
     ])
 
 
+def _held(f: Floor) -> int:
+    order = _picked_order(f)
+    f.do(PackHold(order=order, reason="item_missing"))
+    return order
+
+
 def _reopen(f: Floor) -> PackReopen:
     pack = _pack(f)
     f.do(pack)
@@ -100,6 +106,7 @@ CASES: dict[str, Callable[[Floor], Args]] = {
     "pack.confirm": _pack_two_parcels,
     "pack.hold": lambda f: PackHold(order=_picked_order(f), reason="item_damaged", note="box crushed"),
     "pack.reopen": _reopen,
+    "pack.release": lambda f: PackRelease(order=_held(f)),
     "sample.check_in": lambda f: SampleCheckIn(barcode="SMP-0001", sku="SKU-1"),
     "sample.check_out": _check_out,
     "shot.qc": lambda f: ShotQc(shot=f.shot_id, decision="reject", comment="  Label not readable  "),

@@ -275,3 +275,24 @@ def test_a_journal_of_the_release_before_the_spool_is_upgraded_with_its_queued_w
     finally:
         store.close()
     assert len(list(tmp_path.glob("journal.sqlite3.before-j0003-*.bak"))) == 1
+
+
+def test_parcels_of_a_pack_without_label_jobs_are_found_for_the_station_to_queue(tmp_path):
+    """The app stopped between storing a pack and queuing its labels: the pack's parcels are found."""
+    from contract.actions import PackConfirm, ParcelItem, ParcelSpec
+    from sync.labels import packs_without_labels
+    from sync.outbox import Outbox
+
+    store = LocalStore.open(tmp_path / "station")
+    try:
+        outbox = Outbox(store)
+        pack = PackConfirm(order=7, parcels=[
+            ParcelSpec(box_type="M", weight_g=900, ref=f"ref-{n}", items=[ParcelItem(line=1, qty=1)]) for n in (1, 2)])
+        outbox.append("ben", PackConfirm.NAME, pack.checked())
+        assert packs_without_labels(store.journal) == [("ref-1", 7, 1, "ben"), ("ref-2", 7, 2, "ben")]
+        spool = PrintSpool(store.journal, None, lambda ref: b"")
+        spool.add_label("ref-1", "SO-7", 1, "2")
+        assert packs_without_labels(store.journal) == [("ref-2", 7, 2, "ben")]
+        outbox.close()
+    finally:
+        store.close()

@@ -5,7 +5,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop_app.i18n import translate
 from desktop_app.views.card_list import CardList, card_button, card_label, large
-from desktop_app.workflows.exceptions import ExceptionCard
+from desktop_app.workflows.exceptions import ExceptionCard, HeldOrder
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 
 # What people read; kept together so that translation finds them in one place (context "Exceptions").
@@ -60,6 +60,40 @@ class ExceptionCardFrame(QFrame):
         self.resolve_requested.emit(self.card.mutation_id)
 
 
+class HeldOrderFrame(QFrame):
+    """An order on the hold shelf: its number and tote, why, and (for a supervisor) back to packing."""
+
+    release_requested = Signal(int)
+
+    def __init__(self, held: HeldOrder, can_release: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName="exception-card")
+        self.held = held
+        title = translate("Exceptions", "{order} is on the hold shelf").format(order=held.number)
+        self.title = large(card_label(title, "big"), 1.4)
+        self.where = card_label(translate("Exceptions", "In tote {tote}").format(tote=held.tote) if held.tote
+                                else "", "hint")
+        self.reason = card_label(held.reason, "reason")
+        self.next_step = card_label(translate("Exceptions", "What to do: put it right (find the item, replace the "
+                                                            "damaged one), then send it back to packing."),
+                                    "next-step")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 12, 14, 12)
+        layout.setSpacing(8)
+        for w in (self.title, self.where, self.reason, self.next_step):
+            layout.addWidget(w)
+        self.where.setVisible(bool(held.tote))
+        self.release: QPushButton | None = None
+        if can_release:
+            self.release = card_button(translate("Exceptions", "Back to packing"), f"release:{held.order_id}")
+            self.release.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            self.release.clicked.connect(self._clicked)
+            layout.addWidget(self.release)
+
+    def _clicked(self) -> None:
+        self.release.setEnabled(False)
+        self.release_requested.emit(self.held.order_id)
+
+
 class ExceptionsView(CardList):
     """Lists refused actions for a supervisor; it only displays and asks, the app does the work.
 
@@ -69,6 +103,7 @@ class ExceptionsView(CardList):
     """
 
     resolve_requested = Signal(str)  # mutation id
+    release_requested = Signal(int)  # order id of a held order
 
     def __init__(self, parent: QWidget | None = None) -> None:
         refresh = card_button(translate("Exceptions", "Refresh"), "refresh")
@@ -81,13 +116,17 @@ class ExceptionsView(CardList):
         self.column.insertWidget(self.column.indexOf(self.scroll), self.empty, 1)
         self.show_cards([], can_resolve=False)
 
-    def show_cards(self, cards: list[ExceptionCard], can_resolve: bool) -> None:
-        """Replace the list with these cards; resolve buttons only when the person may resolve."""
+    def show_cards(self, cards: list[ExceptionCard], can_resolve: bool, held: list[HeldOrder] = ()) -> None:
+        """Replace the list with the hold shelf's orders, then these cards; buttons only for a supervisor."""
+        shelf = [HeldOrderFrame(order, can_resolve, self.parent_of_cards) for order in held]
+        for frame in shelf:
+            frame.release_requested.connect(self.release_requested.emit)
         frames = [ExceptionCardFrame(card, can_resolve, self.parent_of_cards) for card in cards]
         for frame in frames:
             frame.resolve_requested.connect(self.resolve_requested.emit)
-        self.set_cards(frames)
-        self.header.setText(translate("Exceptions", "Exceptions — %n waiting", None, len(cards)))
-        self.empty.setVisible(not cards)
-        self.scroll.setVisible(bool(cards))
-        self.note.setVisible(bool(cards) and not can_resolve)
+        self.set_cards(shelf + frames)
+        waiting = len(cards) + len(shelf)
+        self.header.setText(translate("Exceptions", "Exceptions — %n waiting", None, waiting))
+        self.empty.setVisible(not waiting)
+        self.scroll.setVisible(bool(waiting))
+        self.note.setVisible(bool(waiting) and not can_resolve)

@@ -6,7 +6,8 @@ from desktop_app.i18n import translate
 from desktop_app.sections import Banners, Section
 from desktop_app.tasks import TaskRunner
 from desktop_app.views.exceptions.exceptions_view import ExceptionsView
-from desktop_app.workflows.exceptions import Exceptions, NotAllowedToResolve
+from contract.actions import PackRelease
+from desktop_app.workflows.exceptions import Exceptions, NotAllowedToResolve, held_orders
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.client import ClientCore
 from sync.engine import SyncStatus
@@ -22,6 +23,8 @@ ROLES = None  # everyone: a picker sees why her work was refused, a supervisor p
 LOAD_FAILED = QT_TRANSLATE_NOOP("Exceptions", "The refused actions could not be read. Tap Refresh; if it happens "
                                               "again, call IT.")
 NOT_ALLOWED = QT_TRANSLATE_NOOP("Exceptions", "Only a supervisor can mark a refused action as dealt with.")
+RELEASE_FAILED = QT_TRANSLATE_NOOP("Exceptions", "Sending the order back to packing did not work. Tap Refresh "
+                                                 "and try again; if it happens again, call IT.")
 RESOLVE_FAILED = QT_TRANSLATE_NOOP("Exceptions", "Marking it as dealt with did not work. Tap Refresh and try again; "
                                                  "if it happens again, call IT.")
 
@@ -36,6 +39,7 @@ class ExceptionsSection(Section):
         self._core, self._runner = core, runner
         self.exceptions = Exceptions(core.outbox, name_of=self._name_of)
         view.resolve_requested.connect(self._resolve)
+        view.release_requested.connect(self._release)
         view.refresh_requested.connect(self.load)  # also each time the view is shown
 
     def set_person(self, person: SignedIn | None) -> None:
@@ -48,16 +52,34 @@ class ExceptionsSection(Section):
             return
         can = self.exceptions.can_resolve(person.roles)
 
-        def loaded(cards: list) -> None:
+        def loaded(found: tuple) -> None:
             if person is self.person:  # nobody else signed in meanwhile
-                self.view.show_cards(cards, can)
+                cards, held = found
+                self.view.show_cards(cards, can, held)
 
         def failed(exc: BaseException) -> None:
             log.error("reading the refused actions failed", exc_info=exc)
             if person is self.person:
                 self.say.show("reject", translate("Exceptions", LOAD_FAILED))
 
-        self._runner.run(self.exceptions.cards, loaded, failed, name="load exceptions")
+        self._runner.run(lambda: (self.exceptions.cards(), held_orders(self._core.view)), loaded, failed,
+                         name="load exceptions")
+
+    def _release(self, order_id: int) -> None:
+        """A supervisor sends a held order back to packing: one durable action, pushed like any other."""
+        person = self.person
+        if person is None or not self.exceptions.can_resolve(person.roles):
+            return
+
+        def failed(exc: BaseException) -> None:
+            log.error("sending held order %s back to packing failed", order_id, exc_info=exc)
+            if person is self.person:
+                self.say.show("reject", translate("Exceptions", RELEASE_FAILED))
+            self.load()
+
+        args = PackRelease(order=order_id).checked()
+        self._runner.run(lambda: self._core.outbox.append(person.username, PackRelease.NAME, args),
+                         lambda _done: self.load(), failed, name="release held order")
 
     def _resolve(self, mutation_id: str) -> None:
         person = self.person
