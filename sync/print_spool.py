@@ -290,6 +290,13 @@ class PrintSpool:
         printer = self._printer  # a ready job always has its bytes: fetched, or copied by a reprint
         if printer is None:  # use_printer(None) since the round began
             return job
+        # Ask first: a printer that is off or out of paper costs no "may have printed" should the
+        # app die during the attempt (only the send itself is in doubt).
+        check = getattr(printer, "check", None)
+        if check is not None:
+            status = check()
+            if not status.ready:
+                return self._retry_later(job, str(status.problem or PRINTER_ERROR))
         # Synced before a byte goes out: after a crash this job is known to be maybe printed.
         with self._journal.write() as conn:
             moved = conn.execute(update(print_jobs).where(print_jobs.c.id == job.id, print_jobs.c.state == READY)
