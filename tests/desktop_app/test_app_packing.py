@@ -278,3 +278,22 @@ def test_labels_of_orders_packed_offline_print_once_in_packing_order_when_the_se
     labels = bench.printer.wait_for_labels(5, timeout=60)
     refs = [p["parcels"][0]["ref"] for p in packs]
     assert labels == [_label_of(server, ref) for ref in refs]  # in packing order, each once
+
+
+def test_an_item_in_several_waiting_orders_asks_which_and_a_tote_beats_it(bench, server):
+    orders = picked_orders(server, 4)
+    d = bench(**{"packing.weight_gate": "off"})
+    d.sign_in("ben", "2222")
+    view = _pack_section(d, 4)
+    gtin = orders[0]["gtin"]
+    sharing = sorted((o for o in orders if o["gtin"] == gtin), key=lambda o: o["id"])
+    assert len(sharing) == 2
+    d.scan(gtin)
+    assert view.pages.currentWidget() is view.choice_page and view.session.draft is None
+    assert [o.number for o in view.session.choices] == [o["number"] for o in sharing]  # oldest first
+    d.press(Qt.Key.Key_2)
+    assert view.session.draft.order_id == sharing[1]["id"] and view.session.draft.units_verified == 1
+    d.press(Qt.Key.Key_Escape)  # put aside: nothing of it is kept
+    assert view.session.draft is None and "put aside" in d.banner()[1]
+    d.scan(sharing[0]["tote"])  # the tote says which order, whatever else holds the same item
+    assert view.session.draft.order_id == sharing[0]["id"] and view.session.draft.units_verified == 0
