@@ -127,8 +127,8 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     sync_signals = SyncSignals(core.engine, window)
     picking = PickingSection(layout, runner, banners, core, picking_options(settings))
     bench = open_bench(settings, core, window, demo_folder=demo.client_dir if demo is not None else None)
-    packing = PackingSection(layout, banners, core, packing_options(settings, bench.scale is not None), bench.spool,
-                             bench.scale, bench.printer_words)
+    packing = PackingSection(layout, runner, banners, core, packing_options(settings, bench.scale is not None),
+                             bench.spool, bench.scale, bench.printer_words)
     sections = [
         picking,
         packing,

@@ -511,9 +511,7 @@ class PackingSession:
         rows = self._core.view.rows("order", number=self.draft.number)
         status = rows[0]["status"] if rows else "gone"
         if status == "picked":
-            fresh = self.bench.order(self.draft.order_id)
-            if fresh is not None and [(ln.id, ln.qty) for ln in self.bench.draft(fresh).lines] == \
-                    [(ln.id, ln.qty) for ln in self.draft.lines]:
+            if self.bench.lines_of(self.draft.order_id) == sorted((ln.id, ln.qty) for ln in self.draft.lines):
                 return None
             why = translate(CTX, "{order} changed on the server while you packed it: unpack and scan its tote "
                                  "again.")

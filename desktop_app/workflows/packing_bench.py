@@ -37,6 +37,9 @@ class BenchOrder:
     note: str | None
 
 
+PRODUCTS_KEPT = 5_000  # a shift's products and then some; past it the cache starts again
+
+
 def _gtin_forms(gtin14: str) -> list[str]:
     """The forms a catalogue may store a GTIN-14 in: as is, and as the EAN-13, UPC-A or EAN-8 it pads."""
     return [gtin14] + [gtin14[-n:] for n in (13, 12, 8) if gtin14[:-n].strip("0") == ""]
@@ -46,14 +49,19 @@ class Bench:
     """Answers the scans of the bench with indexed reads of the local view (tote, order number, GTIN).
 
     The bench of a busy warehouse has thousands of orders waiting: nothing here reads them all
-    on a scan. Only `waiting` does (the idle screen's count), and the screen asks for it rarely.
+    on a scan. Only `waiting` does (the idle screen's count), on a worker. Each read of the local
+    view costs a few milliseconds, so what hardly changes during a shift is kept: the box types
+    until the view moves, the products (size, weight, name) for the packer's session.
     """
 
     def __init__(self, view: View) -> None:
         self._view = view
+        self._boxes: list[Box] | None = None
+        self._products: dict[str, dict | None] = {}  # by GTIN as scanned (14 digits); None: not in the catalogue
 
     def changed(self) -> None:
-        """The local view moved; kept for the session's sake: every answer below reads it afresh."""
+        """The local view moved: the box types are read again when next asked for."""
+        self._boxes = None
 
     @staticmethod
     def _order(row: dict) -> BenchOrder | None:
@@ -98,23 +106,36 @@ class Bench:
         for row in sorted(self._view.rows("order_line", order_id=order.id), key=lambda r: r["id"]):
             if row.get("picked_qty", 0) <= 0:
                 continue  # short picked to nothing: nothing to pack
-            products = self._view.rows("product", gtin=row["gtin"]) or self._view.rows("product", sku=row["sku"])
-            p = products[0] if products else {}
+            p = self.product(row["gtin"].zfill(14)) or {}
             lines.append(PackLine(row["id"], row["product_id"], row["sku"], row["gtin"].zfill(14), row["name"],
                                   row["picked_qty"], p.get("length_mm", 0), p.get("width_mm", 0),
                                   p.get("height_mm", 0), p.get("weight_g", 0)))
         return OrderDraft(order.id, order.number, order.tote, order.note, lines)
 
+    def product(self, gtin14: str) -> dict | None:
+        """The catalogue's row of a product by its GTIN-14 (read once a session), None when unknown."""
+        if gtin14 not in self._products:
+            if len(self._products) > PRODUCTS_KEPT:
+                self._products.clear()
+            found = next((rows[0] for gtin in _gtin_forms(gtin14) if (rows := self._view.rows("product", gtin=gtin))),
+                         None)
+            self._products[gtin14] = found
+        return self._products[gtin14]
+
     def product_name(self, gtin14: str) -> str | None:
         """What an item not in the order is, when the catalogue knows it (for "expected …, this is …")."""
-        for gtin in _gtin_forms(gtin14):
-            rows = self._view.rows("product", gtin=gtin)
-            if rows:
-                return rows[0]["name"]
-        return None
+        found = self.product(gtin14)
+        return found["name"] if found else None
+
+    def lines_of(self, order_id: int) -> list[tuple[int, int]]:
+        """(line id, units picked) of an order's lines that have something to pack: is a draft still right?"""
+        return sorted((r["id"], r["picked_qty"]) for r in self._view.rows("order_line", order_id=order_id)
+                      if r.get("picked_qty", 0) > 0)
 
     def boxes(self) -> list[Box]:
         """The box types of the feed, smallest first: keys 1-9 choose them in this order."""
-        boxes = [Box(r["code"], r["name"], r["length_mm"], r["width_mm"], r["height_mm"], r["tare_g"],
-                     r.get("max_weight_g")) for r in self._view.rows("box_type")]
-        return sorted(boxes, key=lambda b: (b.volume, b.code))
+        if self._boxes is None:
+            boxes = [Box(r["code"], r["name"], r["length_mm"], r["width_mm"], r["height_mm"], r["tare_g"],
+                         r.get("max_weight_g")) for r in self._view.rows("box_type")]
+            self._boxes = sorted(boxes, key=lambda b: (b.volume, b.code))
+        return self._boxes

@@ -8,6 +8,7 @@ command), F8 open a packed order again, F9 tare and F10 zero the scale, Backspac
 last unit, Up/Down choose the item F2 and F3 apply to, Esc steps back.
 """
 
+import logging
 import time
 from typing import Protocol
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from contract.actions import HOLD_REASONS, MANUAL_REASONS, REOPEN_REASONS
 from desktop_app.i18n import translate
+from desktop_app.tasks import TaskRunner
 from desktop_app.views.packing.pages import ChoicePage, EntryPage, IdlePage, OrderPage
 from desktop_app.views.shell.style import Layout
 from desktop_app.workflows.packing import PackingSession, Stage, Verdict
@@ -24,6 +26,7 @@ from scanners.codes import Classified
 from sync.catalogue.entry import QT_TRANSLATE_NOOP, WORDS
 from sync.catalogue.packing import HOLD_WORDS, REOPEN_WORDS
 
+log = logging.getLogger(__name__)
 CTX = "PackingScreen"
 MANUAL_WORDS = {"label_damaged": QT_TRANSLATE_NOOP(CTX, "The barcode is damaged"),
                 "no_barcode": QT_TRANSLATE_NOOP(CTX, "The item has no barcode"),
@@ -50,13 +53,15 @@ class PackingView(QWidget):
     scale_requested = Signal(str)  # F9 "tare", F10 "zero": for the bench's scale
     weighing_wanted = Signal(int)  # the parcel waits for its weight: what it should weigh (for a demo scale)
 
-    def __init__(self, layout: Layout, announce: Announcer, parent: QWidget | None = None) -> None:
+    def __init__(self, layout: Layout, announce: Announcer, runner: TaskRunner,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._announce = announce
+        self._announce, self._runner = announce, runner
         self.session: PackingSession | None = None
         self.entry = ""  # digits typed for a count or a weight
         self._waiting: tuple[float, int] | None = None  # (when, how many orders wait), for the idle page
+        self._counting = False
         self.scale_words = translate(CTX, "No scale: type the weight")
         self.scale_ready: bool | None = None  # None: this bench has no scale
         self.spool_words = ""
@@ -75,6 +80,7 @@ class PackingView(QWidget):
         """The signed-in packer's session; a new person starts with an empty bench."""
         self.session = session
         self.entry, self._waiting = "", None
+        self.idle_page.waiting.setText("")
         if session is not None and self.scale_ready is not None:
             session.scale_ready = self.scale_ready
         self.refresh()
@@ -186,7 +192,8 @@ class PackingView(QWidget):
             self._act(s.close_parcel())
 
     def _act(self, verdict: Verdict | None) -> None:
-        self._waiting = None  # an order opened, packed or held: count again
+        if self._waiting is not None:  # an order opened, packed or held: count again (keeping the last count)
+            self._waiting = (0.0, self._waiting[1])
         if verdict is not None:
             self._announce.show(verdict.kind, verdict.message)
         self.refresh()
@@ -241,17 +248,32 @@ class PackingView(QWidget):
             self._show_box()
             self.pages.setCurrentWidget(self.order_page)
         else:
-            waiting = self._waiting_count()
-            self.idle_page.waiting.setText(translate(CTX, "%n order(s) waiting to be packed", None, waiting))
+            self._show_waiting()
             self._show_bench()
             self.pages.setCurrentWidget(self.idle_page)
 
-    def _waiting_count(self) -> int:
-        """How many orders wait: read at most every WAITING_EVERY_S while pulls come in (it reads them all)."""
-        now = time.monotonic()
-        if self._waiting is None or now - self._waiting[0] > WAITING_EVERY_S:
-            self._waiting = (now, len(self.session.bench.waiting))
-        return self._waiting[1]
+    def _show_waiting(self) -> None:
+        """How many orders wait, on the idle page. Counting reads them all (thousands on a busy bench): on a
+        worker, at most every WAITING_EVERY_S while pulls come in; the last count stays until then."""
+        if self._waiting is not None:
+            self.idle_page.waiting.setText(translate(CTX, "%n order(s) waiting to be packed", None,
+                                                     self._waiting[1]))
+        if self._counting or (self._waiting is not None and time.monotonic() - self._waiting[0] < WAITING_EVERY_S):
+            return
+        session, self._counting = self.session, True
+
+        def counted(n: int) -> None:
+            self._counting = False
+            if session is self.session:
+                self._waiting = (time.monotonic(), n)
+                if self.pages.currentWidget() is self.idle_page:
+                    self.idle_page.waiting.setText(translate(CTX, "%n order(s) waiting to be packed", None, n))
+
+        def failed(exc: BaseException) -> None:
+            self._counting = False
+            log.warning("the orders waiting at the bench could not be counted: %s", exc)
+
+        self._runner.run(lambda: len(session.bench.waiting), counted, failed, name="count waiting orders")
 
     def _show_box(self) -> None:
         s = self.session

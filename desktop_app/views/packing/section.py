@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_app.i18n import translate
 from desktop_app.sections import Banners, Section
+from desktop_app.tasks import TaskRunner
 from desktop_app.views.packing.packing_view import PackingView
 from desktop_app.views.packing.spool_view import SpoolView
 from desktop_app.views.shell.style import Layout
@@ -39,10 +40,10 @@ SCALE_WORDS = {
 class PackingSection(Section):
     """Wraps the PackingView and the spool view; scans of totes, orders, items and bench commands go to it."""
 
-    def __init__(self, layout: Layout, banners: Banners, core: PackingCore, options: PackingOptions,
-                 spool: LabelSpool, scale: BenchScale | None, printer_words: str = "") -> None:
+    def __init__(self, layout: Layout, runner: TaskRunner, banners: Banners, core: PackingCore,
+                 options: PackingOptions, spool: LabelSpool, scale: BenchScale | None, printer_words: str = "") -> None:
         say = banners.voice(KEY)
-        self.view = PackingView(layout, say)
+        self.view = PackingView(layout, say, runner)
         self.spool_view = SpoolView(spool, say, layout)
         screen = QStackedWidget()
         screen.addWidget(self.view)
