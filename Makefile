@@ -48,6 +48,7 @@ bench: venv bundle
 	$(BIN)/python -m benchmarks.server_push
 	$(BIN)/python -m benchmarks.client_sync
 	$(BIN)/python -m benchmarks.scan_latency
+	$(BIN)/python -m benchmarks.pack_latency
 	$(BIN)/python -m benchmarks.commit_floor
 	$(BIN)/python -m benchmarks.switch
 	$(BIN)/python -m benchmarks.upload --rounds 3
