@@ -36,6 +36,8 @@ def test_scanning_another_badge_switches_user_and_back_returns(drive):
     assert visible == ["pick", "pack", "studio", "exceptions", "devices"]
     assert d.picking.session is not anna_session and d.picking.session.user == "sam"
     d.window.nav_buttons["pack"].click()
+    assert d.app.station.current_section() == "pack" and d.app.packing.view.session.user == "sam"
+    d.window.nav_buttons["studio"].click()
     assert "not part of this version" in d.window.stack.currentWidget().findChildren(type(d.window.who))[1].text()
 
 
