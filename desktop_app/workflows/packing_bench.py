@@ -41,8 +41,10 @@ PRODUCTS_KEPT = 5_000  # a shift's products and then some; past it the cache sta
 
 
 def _gtin_forms(gtin14: str) -> list[str]:
-    """The forms a catalogue may store a GTIN-14 in: as is, and as the EAN-13, UPC-A or EAN-8 it pads."""
-    return [gtin14] + [gtin14[-n:] for n in (13, 12, 8) if gtin14[:-n].strip("0") == ""]
+    """The forms a catalogue may store a GTIN-14 in, the likeliest first: the EAN-13 it pads (what most
+    catalogues keep), as is, then the UPC-A or EAN-8 it pads. Each form tried is a read of the local view."""
+    shorter = [gtin14[-n:] for n in (13, 12, 8) if gtin14[:-n].strip("0") == ""]
+    return shorter[:1] + [gtin14] + shorter[1:]
 
 
 class Bench:
