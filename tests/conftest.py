@@ -75,3 +75,13 @@ def studio_server(tmp_path):
     yield h
     h.stop()
 
+
+
+@pytest.fixture
+def bench_printer():
+    """A raw-TCP label printer on loopback (tests/peripherals/label_printer.py), switched off at the end."""
+    from tests.peripherals.label_printer import LoopbackLabelPrinter
+
+    printer = LoopbackLabelPrinter()
+    yield printer
+    printer.switch_off()

@@ -10,73 +10,19 @@ online now or offline later. Which order a scan opens: desktop_app/workflows/pac
 """
 
 import logging
-from dataclasses import dataclass
-from enum import Enum
-from typing import Protocol
-
 from contract.actions import HOLD_REASONS, MANUAL_REASONS, REOPEN_REASONS, Args, PackHold, PackReopen
 from desktop_app.i18n import translate
 from desktop_app.workflows.packing_bench import Bench, BenchOrder
 from desktop_app.workflows.packing_fit import Box, Gate, check_weight, smallest_fitting
+from desktop_app.workflows.packing_state import LabelSpool, PackingCore, PackingOptions, Stage, Verdict
 from desktop_app.workflows.packing_order import OrderDraft, Unit
 from scanners.codes import BenchCommand, Classified, OrderNumber, ProductCode, ToteCode, Unrecognised, UserBadge
-from sync.outbox import Outbox
 from sync.store.database import WriteFailed
-from sync.view import LocalView
+
+__all__ = ["LabelSpool", "PackingCore", "PackingOptions", "PackingSession", "Stage", "Verdict"]
 
 log = logging.getLogger(__name__)
 CTX = "Packing"
-
-
-class LabelSpool(Protocol):
-    """sync.print_spool.PrintSpool, as packing uses it."""
-
-    def add_label(self, parcel_ref: str, order_number: str | None, parcel_no: int | None, user_id: str) -> int: ...
-
-    def jobs(self, limit: int = 100) -> list: ...
-
-    def cancel_parcel(self, parcel_ref: str, reason: str, user_id: str | None = None) -> int: ...
-
-    def add_document(self, kind: str, name: str, data: bytes, user_id: str) -> int: ...
-
-
-class PackingCore(Protocol):
-    """The parts of sync.client.ClientCore that packing needs."""
-
-    outbox: Outbox
-    view: LocalView
-
-
-@dataclass(frozen=True)
-class PackingOptions:
-    """Settings of the bench (desktop_app/settings.py, packing.*)."""
-
-    auto_close: bool = True  # the last unit of the order closes its parcel (and so the order)
-    weight_gate: Gate = Gate.WARN
-    tolerance_pct: float = 10.0
-    tolerance_min_g: int = 50
-    has_scale: bool = True  # False: the packer types the weight
-
-
-class Stage(str, Enum):
-    """What the bench is waiting for."""
-
-    IDLE = "idle"  # a tote, an order number or an item
-    CHOOSE_ORDER = "choose_order"  # the item is in several waiting orders: which one
-    PACKING = "packing"  # units of the open order
-    WEIGH = "weigh"  # the parcel on the scale (or its weight typed in)
-    COUNT = "count"  # how many of the current item are in the box
-    MANUAL = "manual"  # why the current item cannot be scanned
-    HOLD = "hold"  # why the order goes to the hold shelf
-    REOPEN = "reopen"  # why a packed order is opened again
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a scan or key led to: the view plays the sound, flashes the colour and shows the words."""
-
-    kind: str  # desktop_app.feedback.KINDS
-    message: str
 
 
 def _kg(grams: int) -> str:
@@ -99,7 +45,6 @@ class PackingSession:
         self.weight_fresh = False  # a stable weight came after the parcel was asked to close
         self.weight_warned = False  # a weight outside tolerance was shown once (gate warn: Enter closes anyway)
         self.last_packed: BenchOrder | None = None  # for F8 (reopen) right after closing
-        self.interrupted: str | None = None  # why the open order was taken off the bench
         self._closing_next = False  # the parcel waiting for its weight closes to start the next one
         self._weighed_units = -1  # units in the open parcel when the last stable weight came
         self.scale_ready = options.has_scale  # False while the scale is unplugged: the weight is typed then
@@ -215,7 +160,6 @@ class PackingSession:
         self.stage, self.current_line, self.box_choice = Stage.PACKING, None, None
         self.weight_fresh = self.weight_warned = False
         self._weighed_units = -1
-        self.interrupted = None
         if not self.draft.lines:
             self.draft, self.stage = None, Stage.IDLE
             return Verdict("reject", translate(CTX, "{order} has nothing picked to pack.").format(order=order.number))
@@ -429,9 +373,7 @@ class PackingSession:
             return Verdict("reject", translate(CTX, "{order} is packed, but its labels could not be queued on this "
                                                     "device: {why}. They print once Floorhand restarts with free "
                                                     "disk.").format(order=draft.number, why=exc))
-        order = self.bench.order(draft.order_id)
-        self.last_packed = BenchOrder(draft.order_id, draft.number, draft.tote, "packed", draft.note) \
-            if order is None else BenchOrder(order.id, order.number, order.tote, "packed", order.note)
+        self.last_packed = BenchOrder(draft.order_id, draft.number, draft.tote, "packed", draft.note)
         parcels = len(draft.parcels)
         self.draft, self.stage, self.current_line = None, Stage.IDLE, None
         self.bench.changed()
@@ -526,5 +468,4 @@ class PackingSession:
             why = translate(CTX, "{order} left the packing bench: stop packing it and ask a supervisor.")
         number = self.draft.number
         self.draft, self.stage, self.current_line = None, Stage.IDLE, None
-        self.interrupted = why.format(order=number)
-        return Verdict("reject", self.interrupted)
+        return Verdict("reject", why.format(order=number))

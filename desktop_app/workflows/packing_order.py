@@ -52,10 +52,6 @@ class DraftParcel:
     box: str | None = None
     weight_g: int | None = None
 
-    @property
-    def closed(self) -> bool:
-        return self.weight_g is not None and self.box is not None
-
     def count(self, line_id: int) -> int:
         return sum(1 for u in self.units if u.line_id == line_id)
 

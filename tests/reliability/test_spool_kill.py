@@ -218,13 +218,6 @@ class Station:
 
 
 @pytest.fixture
-def bench_printer():
-    printer = LoopbackLabelPrinter()
-    yield printer
-    printer.switch_off()
-
-
-@pytest.fixture
 def station(tmp_path, packing_floor, bench_printer):
     """Factory of station processes of the packer on one data folder; each is READY when returned."""
     started: list[Station] = []

@@ -48,13 +48,6 @@ def store(tmp_path):
 
 
 @pytest.fixture
-def bench_printer():
-    printer = LoopbackLabelPrinter()
-    yield printer
-    printer.switch_off()
-
-
-@pytest.fixture
 def spools():
     """Factory of started spools; each is stopped at the end (and must stop)."""
     made: list[PrintSpool] = []
