@@ -240,7 +240,7 @@ def measure(args, printer_kind: str) -> Row:
             wait_until(lambda: app.core.engine.status().state is SyncState.IDLE, 600, "the initial sync")
             app.station.show_section("pack")
             wait_until(lambda: app.packing.on_screen and app.packing.view.session is not None
-                       and len(app.packing.view.session.bench.waiting) > 0, 60, "the orders at the bench")
+                       and app.packing.view.session.bench.waiting() > 0, 60, "the orders at the bench")
             synced = time.perf_counter() - started
             plans, skipped = plan_orders(app.core.view, args.orders)
             if len(plans) < args.orders:

@@ -254,6 +254,17 @@ class Outbox:
         ids = {m.id for m in found}
         return found + [d for d in waiting if d.id not in ids]
 
+    def queued_keys(self, wanted: Callable[[Hashable], bool]) -> set[Hashable]:
+        """The keys (see track) of the rows that queued mutations touch, those `wanted` accepts.
+
+        Acknowledged ones included: a replica may not show them yet (touching() decides).
+        """
+        live = self._shared.live
+        if live is None:
+            raise RuntimeError("the outbox keeps no index of the rows its mutations touch: track() first")
+        with live.lock:
+            return {key for key in live.buckets if wanted(key)}
+
     def pending_count(self) -> int:
         """How many actions wait for the server (from memory when tracked)."""
         live = self._shared.live

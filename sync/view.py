@@ -81,6 +81,31 @@ class LocalView:
         apply_effects(entity, found, queued, self._confirmations_of(queued))
         return list(found.values())
 
+    def count(self, entity: str, **where) -> int:
+        """How many rows show these values (indexed columns) once the queue is laid over, without reading
+        the data of every row: the rows of the replica with them are counted by id; only the rows
+        that queued actions touch are read, laid over and counted by what they show (a queued
+        pack moves its order out of "picked", a hold into "held").
+
+        Unlike rows(), which filters on the server's values (the replica's columns), a row a
+        queued action moved into the filter counts. Entities whose actions are matched on
+        something else than a row's id are read whole.
+        """
+        fields = _FIELDS.get(entity, ())
+        if fields not in ((), ("id",)):
+            return sum(all(row.get(c) == v for c, v in where.items()) for row in self.rows(entity))
+        touched = {key[2] for key in self._outbox.queued_keys(lambda key: key[0] == entity)} if fields else set()
+        with self._store.replica.read() as conn:
+            found = replica.ids(conn, entity, **where)
+            if not touched:
+                return len(found)
+            rows = {row["id"]: row for row in replica.load_ids(conn, entity, touched)}
+            cursor = replica.shown_cursor(conn)
+        queued = self._outbox.touching({(entity, "id", row_id) for row_id in rows}, cursor)
+        apply_effects(entity, rows, queued, self._confirmations_of(queued))
+        shown = sum(all(row.get(column) == value for column, value in where.items()) for row in rows.values())
+        return len(found - rows.keys()) + shown
+
     def _confirmations_of(self, queued: list[Mutation]) -> dict[str, Mutation]:
         wanted = {m.args.get(CATALOGUE[m.name].refers_to) for m in queued
                   if m.name in CATALOGUE and CATALOGUE[m.name].refers_to} - {None}

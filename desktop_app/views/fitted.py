@@ -17,6 +17,12 @@ SMALLEST_PX = 14
 _STEP_PX = 2
 
 
+# The size a label's text was fitted in, by text, room and type: a screen redrawn on every scan
+# shows the same texts again and again.
+_FITTED: dict[tuple, int] = {}
+_FITTED_KEPT = 4_000
+
+
 def _sized(font: QFont, size: int, weight: int | None = None) -> QFontMetrics:
     font = QFont(font)
     font.setPixelSize(size)
@@ -104,11 +110,19 @@ class FittedLabel(_Refits, QLabel):
             return  # fitted when shown: only then does the window's style sheet apply to it
         if self._largest is None:
             self._largest = self.font().pixelSize()  # no size of its own yet: the window's for this kind of label
-        size = self._largest
-        while size - _STEP_PX >= self._smallest and not self._fits(size, self._lines):
-            size -= _STEP_PX
-        while size - _STEP_PX >= SMALLEST_PX and not self._fits(size, None):  # a word wider than the label
-            size -= _STEP_PX
+        font = self.font()
+        key = (self.text(), max(self.contentsRect().width(), 1), self._largest, self._smallest, self._lines,
+               self._weight, font.family(), font.italic())
+        size = _FITTED.get(key)
+        if size is None:  # laying a text out at each size costs a millisecond or more: once per text and width
+            size = self._largest
+            while size - _STEP_PX >= self._smallest and not self._fits(size, self._lines):
+                size -= _STEP_PX
+            while size - _STEP_PX >= SMALLEST_PX and not self._fits(size, None):  # a word wider than the label
+                size -= _STEP_PX
+            if len(_FITTED) >= _FITTED_KEPT:
+                _FITTED.clear()
+            _FITTED[key] = size
         # In the label's own style sheet: the window's would override setFont().
         style = [f"font-size: {size}px;"] if self._own_largest or size != self._largest else []
         style += [f"font-weight: {self._weight};"] if self._weight is not None else []

@@ -25,6 +25,8 @@ class View(Protocol):
 
     def rows(self, entity: str, **where) -> list[dict]: ...
 
+    def count(self, entity: str, **where) -> int: ...
+
 
 @dataclass(frozen=True)
 class BenchOrder:
@@ -50,10 +52,10 @@ def _gtin_forms(gtin14: str) -> list[str]:
 class Bench:
     """Answers the scans of the bench with indexed reads of the local view (tote, order number, GTIN).
 
-    The bench of a busy warehouse has thousands of orders waiting: nothing here reads them all
-    on a scan. Only `waiting` does (the idle screen's count), on a worker. Each read of the local
-    view costs a few milliseconds, so what hardly changes during a shift is kept: the box types
-    until the view moves, the products (size, weight, name) for the packer's session.
+    The bench of a busy warehouse has thousands of orders waiting: nothing here reads them all;
+    `waiting` (the idle screen's count, on a worker) counts them without reading them. Each read
+    of the local view costs about a millisecond, so what hardly changes during a shift is kept:
+    the box types until the view moves, the products (size, weight, name) for the packer's session.
     """
 
     def __init__(self, view: View) -> None:
@@ -77,10 +79,9 @@ class Bench:
         found = (self._order(row) for row in self._view.rows("order", **where))
         return sorted((o for o in found if o is not None), key=lambda o: (o.status != "picked", o.id))
 
-    @property
-    def waiting(self) -> list[BenchOrder]:
-        """Orders waiting to be packed, oldest (lowest id) first."""
-        return [o for o in self._orders(status="picked") if o.status == "picked"]
+    def waiting(self) -> int:
+        """How many orders wait to be packed (counted, not read: thousands in a busy warehouse)."""
+        return self._view.count("order", status="picked")
 
     def by_tote(self, tote: str) -> BenchOrder | None:
         """The order in the tote: the one waiting, else the last packed one (to open it again)."""

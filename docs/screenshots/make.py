@@ -340,8 +340,10 @@ def packing(studio: Studio, layout: str) -> Scene:
     studio.save(app, f"packing-{layout}.png")
 
     mine = {line.gtin for line in draft.lines}
-    wrong = next((line.gtin for order in view.session.bench.waiting if order.id != draft.order_id
-                  for line in view.session.bench.draft(order).lines if line.gtin not in mine), None)
+    bench = view.session.bench
+    waiting = (bench.order(row["id"]) for row in app.core.view.rows("order", status="picked"))
+    wrong = next((line.gtin for order in waiting if order is not None and order.id != draft.order_id
+                  for line in bench.draft(order).lines if line.gtin not in mine), None)
     if wrong is None:
         raise RuntimeError("no other waiting order has an item that is not in this one")
     yield from red_flash(app, as_printed(wrong))

@@ -19,7 +19,7 @@ from operator import attrgetter
 
 import msgspec
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from contract.entities import ENTITIES
 from sync.store.schema import MAX_AUDIENCE_BIT, REPLICA_KEYS, replica_other, replica_tables
@@ -102,9 +102,11 @@ _DROP_EMPTY[_OTHER] = "DELETE FROM r_other WHERE entity = ? AND id = ? AND mask 
 
 _TABLES = [t.name for t in (*replica_tables.values(), replica_other)]
 
-# The bits of the current scope, in one statement (load runs it once per call).
-_SCOPE_BITS = ("SELECT coalesce(sum(1 << bit), 0) FROM replica_audiences WHERE name IN "
-               "(SELECT value FROM json_each(coalesce((SELECT value FROM replica_meta WHERE key = 'scope'), '[]')))")
+# The audiences of the current scope, and from them its bits and its highest cursor, each in one
+# statement: a screen reads the view on every scan, so a read is one round trip, not three.
+_SCOPE = "SELECT value FROM json_each(coalesce((SELECT value FROM replica_meta WHERE key = 'scope'), '[]'))"
+_SCOPE_BITS = f"SELECT coalesce(sum(1 << bit), 0) FROM replica_audiences WHERE name IN ({_SCOPE})"
+_SHOWN_CURSOR = f"SELECT coalesce(max(cursor), 0) FROM replica_audiences WHERE name IN ({_SCOPE})"
 
 
 # --- scope and cursors ---------------------------------------------------------------------
@@ -149,11 +151,7 @@ def shown_cursor(conn: Connection) -> int:
     The price is the other way round and shorter: while an audience that was hidden catches
     up, its old rows may miss an action until its pages arrive.
     """
-    wanted = scope(conn)
-    if not wanted:
-        return 0
-    held = cursors(conn)
-    return max(held.get(a, 0) for a in wanted)
+    return conn.exec_driver_sql(_SHOWN_CURSOR).scalar()
 
 
 def set_scope(conn: Connection, audiences: Iterable[str]) -> ScopeChange:
@@ -347,11 +345,31 @@ def _set_meta(conn: Connection, key: str, value: str) -> None:
 
 def load(conn: Connection, entity: str, **where) -> list[dict]:
     """Rows of one entity that the current scope shows, as the server sent them, filtered on indexed columns."""
-    shown = conn.exec_driver_sql(_SCOPE_BITS).scalar()
-    if not shown:
-        return []
-    table = replica_tables[entity]
-    q = select(table.c.data).where(table.c.mask.op("&")(shown) != 0)
-    for column, value in where.items():
-        q = q.where(table.c[column] == value)
-    return [orjson.loads(d) for d in conn.execute(q.order_by(table.c.id)).scalars()]
+    return [orjson.loads(d) for d, in conn.exec_driver_sql(_sql(entity, "data", tuple(where)), tuple(where.values()))]
+
+
+def ids(conn: Connection, entity: str, **where) -> set[int]:
+    """The ids of the rows load would return, without reading their data (for counting thousands)."""
+    return {i for i, in conn.exec_driver_sql(_sql(entity, "id", tuple(where)), tuple(where.values()))}
+
+
+def load_ids(conn: Connection, entity: str, row_ids: Iterable[int]) -> list[dict]:
+    """Rows of one entity by id that the current scope shows, as the server sent them."""
+    sql = _sql(entity, "data", (), " AND id IN (SELECT value FROM json_each(?))")
+    return [orjson.loads(d) for d, in conn.exec_driver_sql(sql, (orjson.dumps(list(row_ids)).decode(),))]
+
+
+def _sql(entity: str, what: str, columns: tuple[str, ...], more: str = "") -> str:
+    """The SELECT of `what` from an entity's rows in scope with these columns equal to parameters, built once
+    per shape: building a statement costs more than running it."""
+    key = (entity, what, more, *columns)
+    sql = _READS.get(key)
+    if sql is None:
+        table = replica_tables[entity]
+        tests = "".join(f" AND {table.c[c].name} = ?" for c in columns)  # KeyError: not a column of the table
+        sql = f"SELECT {what} FROM {table.name} WHERE (mask & ({_SCOPE_BITS})) != 0{tests}{more} ORDER BY id"
+        _READS[key] = sql
+    return sql
+
+
+_READS: dict[tuple[str, ...], str] = {}

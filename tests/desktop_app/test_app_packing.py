@@ -66,7 +66,7 @@ def _pack_section(d, waiting: int):
     d.app.station.show_section("pack")
     d.qtbot.waitUntil(lambda: d.app.packing.on_screen, timeout=5_000)
     view = d.app.packing.view
-    d.qtbot.waitUntil(lambda: len(view.session.bench.waiting) == waiting, timeout=15_000)
+    d.qtbot.waitUntil(lambda: view.session.bench.waiting() == waiting, timeout=15_000)
     return view
 
 

@@ -99,7 +99,7 @@ def test_every_screen_is_translated_and_fits_in_the_pseudo_locale(drive, server,
     [order] = picked_orders(server, 1, picker="sam")
     d.app.station.show_section("pack")
     packing = d.app.packing.view
-    d.qtbot.waitUntil(lambda: len(packing.session.bench.waiting) == 2, timeout=15_000)
+    d.qtbot.waitUntil(lambda: packing.session.bench.waiting() == 2, timeout=15_000)
     d.scan(order["tote"])
     d.scan(order["gtin"])
     look("pack: an order open")

@@ -49,7 +49,7 @@ def offline_backlog(core, count: int, rng: random.Random) -> list[Mutation]:
             taken_back = confirms.pop(rng.randrange(len(confirms)))
             args = ("pick.undo", {"task": taken_back.args["task"], "confirmation": taken_back.id})
         elif roll < 0.2:
-            args = ("pick.short", {"task": task["id"], "reason": "damaged"})
+            args = ("pick.short", {"task": task["id"], "reason": "item_damaged"})
         elif roll < 0.3:
             args = ("tote.assign", {"batch": task["batch_id"], "order": task["order_id"], "tote": f"T-{n:05d}"})
         else:
@@ -74,12 +74,46 @@ def assert_same_rows(core, batches: list[int]) -> None:
     assert core.view.rows("pick_task") == recomputed(core, "pick_task")
     for batch_id in batches:
         assert core.view.rows("pick_task", batch_id=batch_id) == recomputed(core, "pick_task", batch_id=batch_id)
+    assert_counts_match_rows(core)
     # What the pusher and the status bar read from memory is what the journal holds.
     with core.store.journal.read() as conn:
         pending = conn.exec_driver_sql("SELECT id, at FROM outbox WHERE state = 'pending' ORDER BY seq").all()
     assert [m.id for m in core.outbox.pending(limit=BACKLOG)] == [mutation_id for mutation_id, _ in pending]
     assert [m.id for m in core.outbox.pending(limit=250)] == [mutation_id for mutation_id, _ in pending[:250]]
     assert core.outbox.counts()[::2] == (len(pending), min((at for _, at in pending), default=None))
+
+
+def assert_counts_match_rows(core) -> None:
+    """count() says how many rows show these values once the queue is laid over, for filters the queue's
+    actions change and ones they do not."""
+    orders = core.view.rows("order")
+    totes = sorted({o["tote"] for o in orders if o.get("tote")})
+    wheres = [{}, *({"status": s} for s in sorted({o["status"] for o in orders}) + ["held"]),
+              *({"tote": t} for t in totes[:5] + totes[-5:])]
+    for where in wheres:
+        shown = [o for o in orders if all(o.get(column) == value for column, value in where.items())]
+        assert core.view.count("order", **where) == len(shown), where
+    for batch in sorted({t["batch_id"] for t in core.view.rows("pick_task")}):
+        assert core.view.count("pick_task", batch_id=batch) == len(core.view.rows("pick_task", batch_id=batch))
+
+
+def test_a_count_lays_queued_actions_over_the_rows_they_touch_and_reads_no_other(server, open_core):
+    core = open_core(server.url)
+    core.signin.online(username="sam", pin="1111")  # a supervisor sees every order
+    core.engine.signed_in()
+    core.engine.pull_now()
+    orders = core.view.rows("order")
+    status = orders[0]["status"]
+    before = core.view.count("order", status=status)
+    assert before == len([o for o in orders if o["status"] == status]) >= 2
+    core.outbox.append("sam", "pack.hold", {"order": orders[0]["id"], "reason": "item_damaged"})
+    core.outbox.append("sam", "tote.assign", {"batch": 1, "order": orders[1]["id"], "tote": "T-COUNTED"})
+    assert core.view.count("order", status=status) == before - 1
+    assert core.view.count("order", status="held") == 1
+    assert core.view.count("order", tote="T-COUNTED") == 1
+    assert_counts_match_rows(core)
+    with core.store.replica.read() as conn:  # the replica itself is as the server sent it
+        assert len(replica.load(conn, "order", status=status)) == before
 
 
 def test_a_backlog_of_5000_shows_the_same_rows_as_the_whole_queue_laid_over_without_reading_it(server, core,

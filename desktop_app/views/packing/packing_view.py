@@ -273,7 +273,7 @@ class PackingView(QWidget):
             self._counting = False
             log.warning("the orders waiting at the bench could not be counted: %s", exc)
 
-        self._runner.run(lambda: len(session.bench.waiting), counted, failed, name="count waiting orders")
+        self._runner.run(session.bench.waiting, counted, failed, name="count waiting orders")
 
     def _show_box(self) -> None:
         s = self.session
