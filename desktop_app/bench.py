@@ -19,7 +19,7 @@ from peripherals.scale import SerialScale
 from peripherals.scale_protocols import PROTOCOLS
 from peripherals.simulated_scale import SimulatedScale
 from sync.client import ClientCore
-from sync.labels import label_fetcher, packs_without_labels
+from sync.labels import label_fetcher
 from sync.print_spool import PrintSpool
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,6 @@ def open_bench(settings: Settings, core: ClientCore, parent: QObject, demo_folde
         log.error("printer.label setting not understood, labels wait in the spool: %s", exc)
         printer = None
     spool = PrintSpool(core.store.journal, printer, label_fetcher(core.api, core.store.journal))
-    for ref, order_id, parcel_no, user in packs_without_labels(core.store.journal):
-        order = core.view.row("order", order_id) if order_id else None
-        log.warning("queuing the label of parcel %s of order %s: the app stopped before it was queued", ref, order_id)
-        spool.add_label(ref, order["number"] if order else None, parcel_no, user)
     signals = SpoolSignals(parent)
     spool.on_change(signals.changed.emit)
     scale: BenchScale | None = None

@@ -17,6 +17,8 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from sync.outbox import Mutation
 
 log = logging.getLogger(__name__)
@@ -33,9 +35,11 @@ class Submission:
     counts it exactly once: as a draft while waiting, from the index once stored.
     """
 
-    def __init__(self, draft: "Mutation", after: "Submission | None" = None) -> None:
+    def __init__(self, draft: "Mutation", after: "Submission | None" = None,
+                 along: "Callable[[Connection], None] | None" = None) -> None:
         self.draft = draft
         self.after = after
+        self.along = along  # more rows of the journal written in the action's transaction (its label jobs)
         self.state = WAITING
         self.mutation: "Mutation | None" = None  # with its seq, once stored
         self.error: BaseException | None = None

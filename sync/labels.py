@@ -1,5 +1,4 @@
-"""Where the print spool gets a parcel's label: from the server by the parcel's ref, once its pack is through;
-and which parcels of the journal's packs have no label job yet.
+"""Where the print spool gets a parcel's label: from the server by the parcel's ref, once its pack is through.
 
 A device that packed offline knows no parcel id, only the ref it gave each parcel in its
 pack.confirm (contract.actions.ParcelSpec.ref). While the server does not know the ref,
@@ -15,7 +14,7 @@ from contract.actions import PackConfirm
 from sync.api import OrderApi
 from sync.print_spool import LabelNotReady, LabelRefused
 from sync.store.database import SqliteFile
-from sync.store.schema import outbox, print_jobs, rejected
+from sync.store.schema import outbox, rejected
 
 PACK = PackConfirm.NAME
 
@@ -36,24 +35,6 @@ def pack_state(journal: SqliteFile, ref: str) -> tuple[str, str | None]:
             if _holds(args, ref):
                 return "rejected", code
     return "unknown", None
-
-
-def packs_without_labels(journal: SqliteFile) -> list[tuple[str, int | None, int, str]]:
-    """(ref, order id, parcel number, who packed) of every parcel whose pack is in the journal but has no print job.
-
-    A pack is stored before its label jobs (desktop_app/workflows/packing.py); an app that
-    stopped between the two leaves such parcels, and the station queues their labels at start.
-    """
-    with journal.read() as conn:
-        known = set(conn.execute(select(print_jobs.c.parcel_ref)).scalars())
-        found = []
-        for user, args in conn.execute(select(outbox.c.user, outbox.c.args).where(outbox.c.name == PACK)
-                                       .order_by(outbox.c.seq)):
-            for n, parcel in enumerate((args or {}).get("parcels") or [], start=1):
-                ref = parcel.get("ref") if isinstance(parcel, dict) else None
-                if ref and ref not in known:
-                    found.append((ref, args.get("order"), n, user))
-    return found
 
 
 def label_fetcher(api: OrderApi, journal: SqliteFile) -> Callable[[str], bytes]:

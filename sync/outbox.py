@@ -103,13 +103,15 @@ class Outbox:
                 _set_state(conn, "device_id", value)
             return value
 
-    def append(self, user: str, name: str, args: dict) -> Mutation:
+    def append(self, user: str, name: str, args: dict,
+               along: Callable[[Connection], None] | None = None) -> Mutation:
         """Queue one action in the calling thread; when this returns, it survives kill -9 and power loss.
 
         Raises sync.store.database.WriteFailed when it could not be stored (a full disk):
-        then nothing of it was kept and the person must be told.
+        then nothing of it was kept and the person must be told. `along` writes more rows of
+        the journal in the same transaction (a pack's label jobs): all of it is kept, or none.
         """
-        submission = Submission(self._draft(user, name, args))
+        submission = Submission(self._draft(user, name, args), along=along)
         if self._store_group([submission]):
             self._appended()
         submission.announce()
@@ -152,6 +154,9 @@ class Outbox:
                     conn.execute(insert(audit_log), [
                         {"at": m.at, "user": m.user, "action": m.name, "detail": {"seq": m.seq, "id": m.id}}
                         for m in made])
+                    for s in ready:
+                        if s.along is not None:
+                            s.along(conn)
             except Exception as exc:  # noqa: BLE001 - WriteFailed (a full disk) or worse: none of it was kept
                 if not isinstance(exc, WriteFailed):
                     log.exception("%d action(s) could not be stored", len(ready))

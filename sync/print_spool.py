@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from sync.print_jobs import (CANCELLED, INTERRUPTED, LABEL_EMPTY, LABEL_NOT_READY, LABEL_UNREACHABLE, PRINTED,
                              PRINTER_ERROR, QUEUED, READY, SENDING, UNCERTAIN, WAITING_LABEL, PrintJob, SpoolCounts,
@@ -94,15 +94,30 @@ class PrintSpool:
 
         Raises sync.store.database.WriteFailed when it could not be stored (nothing was kept).
         """
-        if not parcel_ref:
-            raise ValueError("a label job needs the parcel's reference")
         with self._journal.write() as conn:
-            job_id = conn.execute(insert(print_jobs).values(
-                printer=self._printer_name(), kind="label", parcel_ref=parcel_ref, order_number=order_number,
-                parcel_no=parcel_no, user_id=user_id, state=WAITING_LABEL, attempts=0,
-                created_at=self._now())).inserted_primary_key[0]
+            job_id = self.labels_of([(parcel_ref, order_number, parcel_no)], user_id)(conn)[0]
         self._changed(wake=True)
         return job_id
+
+    def labels_of(self, parcels: list[tuple[str, str | None, int | None]],
+                  user_id: str) -> Callable[[Connection], list[int]]:
+        """What queues the labels of these parcels (ref, order number, parcel no.) inside a transaction of the
+        journal someone else writes: the pack they belong to (Outbox.append's `along`). Call labels_added()
+        once it is committed."""
+        if not parcels or not all(ref for ref, _, _ in parcels):
+            raise ValueError("a label job needs the parcel's reference")
+        printer, now = self._printer_name(), self._now()
+
+        def add(conn: Connection) -> list[int]:
+            return [conn.execute(insert(print_jobs).values(
+                printer=printer, kind="label", parcel_ref=ref, order_number=number, parcel_no=n, user_id=user_id,
+                state=WAITING_LABEL, attempts=0, created_at=now)).inserted_primary_key[0]
+                for ref, number, n in parcels]
+        return add
+
+    def labels_added(self) -> None:
+        """Labels were queued with labels_of: print them."""
+        self._changed(wake=True)
 
     def add_document(self, kind: str, name: str, data: bytes, user_id: str) -> int:
         """Queue something the station made itself (the bench's command sheet): ready to print, no fetch.

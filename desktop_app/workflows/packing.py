@@ -17,6 +17,7 @@ from desktop_app.workflows.packing_fit import Box, Gate, check_weight, smallest_
 from desktop_app.workflows.packing_state import LabelSpool, PackingCore, PackingOptions, Stage, Verdict
 from desktop_app.workflows.packing_order import OrderDraft, Unit
 from scanners.codes import BenchCommand, Classified, OrderNumber, ProductCode, ToteCode, Unrecognised, UserBadge
+from desktop_app.workflows.saving import write_problem
 from sync.store.database import WriteFailed
 
 __all__ = ["LabelSpool", "PackingCore", "PackingOptions", "PackingSession", "Stage", "Verdict"]
@@ -356,23 +357,17 @@ class PackingSession:
     def _finish(self) -> Verdict:
         draft = self.draft
         action = draft.action()
+        # The pack and its label jobs in one durable transaction: no label ever waits for a pack the
+        # journal does not hold, and no pack is stored without its labels.
+        labels = self._spool.labels_of([(p.ref, draft.number, n) for n, p in enumerate(draft.parcels, start=1)],
+                                       str(self.user_id))
         try:
-            self._queue(action)
+            self._core.outbox.append(self.user, action.NAME, action.checked(), along=labels)
         except WriteFailed as exc:
             return Verdict("reject", translate(CTX, "Could not save the parcels on this device: {why}. Nothing is "
-                                                    "lost yet: free the disk and press Enter again.").format(why=exc))
-        try:
-            # After the pack: a label job never waits for a pack the journal does not hold. Should
-            # the app stop right here, the station queues these labels at its next start
-            # (sync/labels.py packs_without_labels).
-            for n, parcel in enumerate(draft.parcels, start=1):
-                self._spool.add_label(parcel.ref, draft.number, n, str(self.user_id))
-        except WriteFailed as exc:
-            log.error("order %s packed, but its labels could not be queued: %s", draft.number, exc)
-            self.draft, self.stage = None, Stage.IDLE
-            return Verdict("reject", translate(CTX, "{order} is packed, but its labels could not be queued on this "
-                                                    "device: {why}. They print once Floorhand restarts with free "
-                                                    "disk.").format(order=draft.number, why=exc))
+                                                    "lost yet: once that is fixed, press Enter again.")
+                           .format(why=write_problem(exc)))
+        self._spool.labels_added()
         self.last_packed = BenchOrder(draft.order_id, draft.number, draft.tote, "packed", draft.note)
         parcels = len(draft.parcels)
         self.draft, self.stage, self.current_line = None, Stage.IDLE, None
@@ -398,7 +393,8 @@ class PackingSession:
             self._queue(PackHold(order=draft.order_id, reason=reason, line=self.current_line))
         except WriteFailed as exc:
             self.stage = Stage.PACKING
-            return Verdict("reject", translate(CTX, "Could not save this on the device: {why}.").format(why=exc))
+            return Verdict("reject", translate(CTX, "Could not save this on the device: {why}.")
+                           .format(why=write_problem(exc)))
         self.draft, self.stage, self.current_line = None, Stage.IDLE, None
         self.bench.changed()
         return Verdict("done", translate(CTX, "{order} goes to the hold shelf: put the tote there. A supervisor "
@@ -422,7 +418,8 @@ class PackingSession:
             refs = {job.parcel_ref for job in self._spool.jobs(500) if job.order_number == order.number}
             voided = sum(self._spool.cancel_parcel(ref, "reopened", str(self.user_id)) for ref in refs)
         except WriteFailed as exc:
-            return Verdict("reject", translate(CTX, "Could not save this on the device: {why}.").format(why=exc))
+            return Verdict("reject", translate(CTX, "Could not save this on the device: {why}.")
+                           .format(why=write_problem(exc)))
         self.last_packed = None
         self.bench.changed()
         words = translate(CTX, "{order} is open again: scan its tote to pack it.").format(order=order.number)

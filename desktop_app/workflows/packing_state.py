@@ -1,8 +1,11 @@
 """What the packing session is and says: its options, its stages, its verdicts, and what it needs of the app."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
+
+from sqlalchemy import Connection
 
 from desktop_app.workflows.packing_fit import Gate
 from sync.outbox import Outbox
@@ -12,7 +15,10 @@ from sync.view import LocalView
 class LabelSpool(Protocol):
     """sync.print_spool.PrintSpool, as packing uses it."""
 
-    def add_label(self, parcel_ref: str, order_number: str | None, parcel_no: int | None, user_id: str) -> int: ...
+    def labels_of(self, parcels: list[tuple[str, str | None, int | None]],
+                  user_id: str) -> Callable[[Connection], list[int]]: ...
+
+    def labels_added(self) -> None: ...
 
     def jobs(self, limit: int = 100) -> list: ...
 

@@ -11,6 +11,7 @@ import math
 from desktop_app.i18n import translate
 from sync.api import ApiError, AuthRequired, DeviceRefused, Offline, RequestRefused, ServerBusy
 from sync.signin import DeviceNotUsable, SignedIn, SignIn, SignInRefused
+from desktop_app.workflows.saving import write_problem
 from sync.store.database import WriteFailed
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def sign_in(signin: SignIn, *, pin: str, username: str | None = None, badge: str
     try:
         return _sign_in(signin, pin, who)
     except WriteFailed as exc:  # the PIN verifier or the throttle count could not be kept
-        raise SignInFailed(translate("SignIn", "Cannot sign in: {problem}. Call IT.").format(problem=exc)) from exc
+        raise SignInFailed(translate("SignIn", "Cannot sign in: {problem}.").format(problem=write_problem(exc))) from exc
     except DeviceNotUsable as exc:
         log.error("sign-in refused on this device: %s %s", exc, exc.problem.fix)
         raise SignInFailed(translate("SignIn", "{problem} Call IT: they need a recovery code from a supervisor.")

@@ -270,22 +270,31 @@ def test_a_journal_of_the_release_before_the_spool_is_upgraded_with_its_queued_w
     assert len(list(tmp_path.glob("journal.sqlite3.before-j0003-*.bak"))) == 1
 
 
-def test_parcels_of_a_pack_without_label_jobs_are_found_for_the_station_to_queue(tmp_path):
-    """The app stopped between storing a pack and queuing its labels: the pack's parcels are found."""
+def test_a_pack_and_its_label_jobs_are_stored_in_one_transaction_or_not_at_all(tmp_path):
+    """No pack without its labels, no label without its pack: a failure in between keeps neither."""
     from contract.actions import PackConfirm, ParcelItem, ParcelSpec
-    from sync.labels import packs_without_labels
     from sync.outbox import Outbox
+    from sync.store.database import WriteFailed
 
     store = LocalStore.open(tmp_path / "station")
     try:
-        outbox = Outbox(store)
+        outbox, spool = Outbox(store), PrintSpool(store.journal, None, lambda ref: b"")
         pack = PackConfirm(order=7, parcels=[
             ParcelSpec(box_type="M", weight_g=900, ref=f"ref-{n}", items=[ParcelItem(line=1, qty=1)]) for n in (1, 2)])
-        outbox.append("ben", PackConfirm.NAME, pack.checked())
-        assert packs_without_labels(store.journal) == [("ref-1", 7, 1, "ben"), ("ref-2", 7, 2, "ben")]
-        spool = PrintSpool(store.journal, None, lambda ref: b"")
-        spool.add_label("ref-1", "SO-7", 1, "2")
-        assert packs_without_labels(store.journal) == [("ref-2", 7, 2, "ben")]
+        labels = spool.labels_of([("ref-1", "SO-7", 1), ("ref-2", "SO-7", 2)], "2")
+        outbox.append("ben", PackConfirm.NAME, pack.checked(), along=labels)
+        spool.labels_added()
+        assert [(j.parcel_ref, j.order_number, j.parcel_no, j.state) for j in spool.jobs()] == [
+            ("ref-1", "SO-7", 1, "waiting_label"), ("ref-2", "SO-7", 2, "waiting_label")]
+        assert [m.name for m in outbox.pending()] == [PackConfirm.NAME]
+
+        def full_disk(conn):
+            labels(conn)
+            raise WriteFailed(store.journal.path, OSError("database or disk is full"))
+
+        with pytest.raises(WriteFailed):
+            outbox.append("ben", PackConfirm.NAME, pack.checked(), along=full_disk)
+        assert len(spool.jobs()) == 2 and len(outbox.pending()) == 1
         outbox.close()
     finally:
         store.close()

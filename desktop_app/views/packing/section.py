@@ -20,6 +20,7 @@ from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.engine import SyncStatus
 from sync.outbox import RejectedMutation
 from sync.signin import SignedIn
+from desktop_app.workflows.saving import write_problem
 from sync.store.database import WriteFailed
 
 KEY, TITLE = "pack", QT_TRANSLATE_NOOP("Sections", "Pack")  # translated where it is shown (the station)
@@ -81,7 +82,8 @@ class PackingSection(Section):
         try:
             self._spool.add_document("sheet", f"sheet-{uuid.uuid4()}", sheet, str(self.person.user_id))
         except WriteFailed as exc:
-            self.say.show("reject", translate(CTX, "Could not save this on the device: {why}.").format(why=exc))
+            self.say.show("reject", translate(CTX, "Could not save this on the device: {why}.")
+                          .format(why=write_problem(exc)))
             return
         self.say.show("info", translate(CTX, "The command sheet goes to the label printer."))
 

@@ -15,6 +15,7 @@ from desktop_app.views.shell.style import Layout
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.print_spool import CANCELLED, PRINTED, READY, SENDING, UNCERTAIN, WAITING_LABEL, WrongJobState
 from sync.signin import SignedIn
+from desktop_app.workflows.saving import write_problem
 from sync.store.database import WriteFailed
 
 CTX = "LabelSpool"
@@ -98,10 +99,14 @@ class SpoolView(QWidget):
 
     def set_person(self, person: SignedIn | None) -> None:
         self.person, self.asking_reason = person, False
+        self.refresh()
 
     def refresh(self) -> None:
+        chosen = self._chosen()
         keep = self.list.currentRow()
         self._jobs = list(reversed(self._spool.jobs(50)))  # newest first
+        # The same job stays chosen when a new one comes on top (a reprint, a pack at the other bench).
+        keep = next((n for n, job in enumerate(self._jobs) if chosen is not None and job.id == chosen.id), keep)
         self.list.clear()
         for job in self._jobs:
             words = translate(CTX, STATE_WORDS.get(job.state, job.state))
@@ -121,9 +126,13 @@ class SpoolView(QWidget):
             if self.asking_reason else
             translate(CTX, "Up/Down choose · Y it printed · N print it again · R reprint · Esc back"))
 
+    def _chosen(self):
+        row = self.list.currentRow()
+        return self._jobs[row] if 0 <= row < len(self._jobs) else None
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         key = event.key()
-        job = self._jobs[self.list.currentRow()] if self._jobs and self.list.currentRow() >= 0 else None
+        job = self._chosen()
         user = str(self.person.user_id) if self.person else ""
         if key in (Qt.Key.Key_Escape, Qt.Key.Key_F6):
             if self.asking_reason:
@@ -134,6 +143,9 @@ class SpoolView(QWidget):
         elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and self._jobs:
             step = -1 if key == Qt.Key.Key_Up else 1
             self.list.setCurrentRow((self.list.currentRow() + step) % len(self._jobs))
+            if self.asking_reason:  # the reason was asked for the label chosen before: ask again for this one
+                self.asking_reason = False
+                self.refresh()
         elif self.asking_reason and Qt.Key.Key_1 <= key < Qt.Key.Key_1 + len(REPRINT_REASONS) and job:
             self.asking_reason = False
             self._do(lambda: self._spool.reprint(job.id, REPRINT_REASONS[key - Qt.Key.Key_1], user),
@@ -162,7 +174,8 @@ class SpoolView(QWidget):
         except WrongJobState:
             self._say.show("reject", translate(CTX, "That label changed meanwhile: look again."))
         except WriteFailed as exc:
-            self._say.show("reject", translate(CTX, "Could not save this on the device: {why}.").format(why=exc))
+            self._say.show("reject", translate(CTX, "Could not save this on the device: {why}.")
+                          .format(why=write_problem(exc)))
         else:
             self._say.show("accept", words)
         self.refresh()
