@@ -11,7 +11,11 @@ The server runs in its own process, as in benchmarks.server_sync. Measured in on
   into an empty replica file (same tables, indexes and pragmas as the client's);
 - where the initial sync's time goes: the server alone (plain httpx fetching the same feed,
   bodies kept, not decoded) and the client alone (the engine pulling those recorded pages
-  from an httpx.MockTransport, so no time is spent waiting for a server);
+  from an httpx.MockTransport, so no time is spent waiting for a server). The client alone
+  signs in as the supervisor first, for real and untimed: the client core's own sign-in
+  (device registration, /v1/me, the scope set on the replica) goes through that transport
+  to the server; then the transport answers /v1/sync/pull from the recording only and
+  refuses to pass anything on, so the timed pull_now() spends no time in the server at all;
 - push: a picker queues pick.confirm mutations through the outbox (each append its own
   durable transaction), per push_batch twice: with the engine running, timed from the first
   append until the engine reports nothing pending; and as a backlog queued while the engine
@@ -42,7 +46,6 @@ import httpx
 
 from benchmarks.machine import describe
 from benchmarks.server_sync import sign_in, start_server
-from sync.answers import Tokens
 from sync.client import ClientCore
 from sync.connectivity import SyncState
 from sync.engine import EngineOptions
@@ -54,8 +57,9 @@ PICKER = ("anna", "1111")
 REPLICA_TABLES = [t.name for t in (*replica_tables.values(), replica_other)]
 
 
-def open_core(folder: Path, url: str, user: tuple[str, str], options: EngineOptions) -> ClientCore:
-    core = ClientCore.open(folder, url, keyring="none", options=options)
+def open_core(folder: Path, url: str, user: tuple[str, str], options: EngineOptions,
+              transport: httpx.BaseTransport | None = None) -> ClientCore:
+    core = ClientCore.open(folder, url, keyring="none", transport=transport, options=options)
     core.signin.online(username=user[0], pin=user[1])
     core.engine.signed_in()
     return core
@@ -119,16 +123,29 @@ def fetch_pages(client: httpx.Client, pull_limit: int) -> tuple[dict[int, bytes]
         cursor = tail["cursor"]
 
 
-def client_alone(pages: dict[int, bytes], folder: Path, pull_limit: int) -> tuple[int, float]:
-    """(rows stored, seconds) of the engine pulling recorded pages from a MockTransport: no server time at all."""
-    def serve(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=pages[int(request.url.params["cursor"])],
-                              headers={"Content-Type": "application/json"})
+def client_alone(url: str, pages: dict[int, bytes], folder: Path, pull_limit: int) -> tuple[int, float]:
+    """(rows stored, seconds) of the engine pulling recorded pages from a MockTransport: no server time at all.
 
-    core = ClientCore.open(folder, "http://feed.invalid", keyring="none", transport=httpx.MockTransport(serve),
-                           options=EngineOptions(pull_limit=pull_limit))
-    core.api.tokens = Tokens("bench", "bench", 3600)
-    return timed_pull(core, "the replayed sync")
+    The supervisor signs in first through the same transport, which hands the sign-in's calls
+    to the server (untimed); once replaying, it answers pulls from `pages` and nothing else.
+    """
+    server = httpx.HTTPTransport()
+    replaying = threading.Event()
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/sync/pull":
+            return httpx.Response(200, content=pages[int(request.url.params["cursor"])],
+                                  headers={"Content-Type": "application/json"})
+        if replaying.is_set():
+            raise RuntimeError(f"the replayed sync sent {request.method} {request.url.path} to the server")
+        return server.handle_request(request)
+
+    try:
+        core = open_core(folder, url, SUPERVISOR, EngineOptions(pull_limit=pull_limit), httpx.MockTransport(serve))
+        replaying.set()
+        return timed_pull(core, "the replayed sync")
+    finally:
+        server.close()
 
 
 # --- push ---------------------------------------------------------------------------------
@@ -293,7 +310,7 @@ def main() -> int:
             for r in range(args.rounds):
                 pages, spent = fetch_pages(office, split_limit)
                 fetches.append(spent)
-                alone.append(client_alone(pages, tmp / f"alone-{r}", split_limit))
+                alone.append(client_alone(url, pages, tmp / f"alone-{r}", split_limit))
                 shutil.rmtree(tmp / f"alone-{r}")
             del pages
             with sqlite3.connect(first / REPLICA_FILE) as conn:
