@@ -63,7 +63,6 @@ from PySide6.QtWidgets import QApplication
 
 from benchmarks.machine import describe
 from benchmarks.pack_bench import LoopbackZebra, PlannedOrder, plan_orders
-# scan_latency also keeps None alive against the PySide6 6.12.0 reference leak (its _NONE_BALLAST).
 from benchmarks.scan_latency import KEY_MS, NO_VERDICT_S, StallMeter, _keys, serve, wait_until
 
 PACKER = ("ben", "2222")  # order_api/seed/staff.py
@@ -406,4 +405,4 @@ if __name__ == "__main__":
     status = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(status)  # straight out: no final garbage collection of Qt objects (see scan_latency's _NONE_BALLAST)
+    os._exit(status)  # straight out: the app's threads and Qt objects are not torn down one by one

@@ -34,7 +34,6 @@ same file also runs against an older checkout of the app: PYTHONPATH=<checkout> 
 import argparse
 import contextlib
 import cProfile
-import gc
 import logging
 import multiprocessing
 import os
@@ -427,13 +426,6 @@ def measure(args, backlog: int, qt: QApplication) -> Row:
     return row
 
 
-# PySide6/shiboken6 6.12.0 as installed here drops a reference to None on every call of a Qt
-# method that returns nothing (QTimer.start, QLabel.setText, ...; `sys.getrefcount(None)` falls
-# by one per call), and the process aborts with "none_dealloc" once None's count reaches zero:
-# after a few thousand scans. These references keep None alive through the run; frozen, the
-# garbage collector never walks them (a walk of a 20-million-item list stalls for ~300 ms).
-_NONE_BALLAST = (None,) * 20_000_000
-gc.freeze()
 
 
 def main() -> int:
@@ -481,4 +473,4 @@ if __name__ == "__main__":
     status = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(status)  # straight out: no final garbage collection of Qt objects (see _NONE_BALLAST)
+    os._exit(status)  # straight out: the app's threads and Qt objects are not torn down one by one
