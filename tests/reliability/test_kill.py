@@ -133,7 +133,8 @@ def assert_replica_converged(core: ClientCore, floor) -> None:
     assert {row_id: task["picked_qty"] for row_id, task in shown.items()} == on_server
 
 
-@pytest.mark.parametrize("rounds", [20, pytest.param(200, marks=[pytest.mark.slow,
+# Each round is a worker process started and killed (2-3 s): the default run does a few, `-m slow` 200.
+@pytest.mark.parametrize("rounds", [8, pytest.param(200, marks=[pytest.mark.slow,
                                                                   pytest.mark.timeout(SLOW_TIMEOUT_S)])])
 def test_kill_during_push(picking_floor, run_worker, tmp_path, rounds):
     rng = random.Random(f"push/{rounds}")
@@ -170,7 +171,7 @@ def test_kill_during_push(picking_floor, run_worker, tmp_path, rounds):
         core.close()
 
 
-@pytest.mark.parametrize("rounds, scale", [(20, 0.02), pytest.param(200, 0.1, marks=[
+@pytest.mark.parametrize("rounds, scale", [(8, 0.02), pytest.param(200, 0.1, marks=[
     pytest.mark.slow, pytest.mark.timeout(SLOW_TIMEOUT_S)])])
 def test_kill_during_initial_pull(tmp_path, db_url, server_process, run_worker, rounds, scale):
     limit = 50
