@@ -55,6 +55,7 @@ class PackingSection(Section):
         super().__init__(KEY, TITLE, ROLES, holder, say)
         self._screen = screen
         self._core, self._spool, self.options, self.scale = core, spool, options, scale
+        self._data_seen: tuple[int, int] | None = None  # (cursor, refused) when last told to the packing screen
         self.view.spool_requested.connect(self.show_spool)
         self.view.weighing_wanted.connect(self._weighing_wanted)
         self.view.sheet_requested.connect(self.print_command_sheet)
@@ -117,6 +118,7 @@ class PackingSection(Section):
 
     def set_person(self, person: SignedIn | None) -> None:
         super().set_person(person)
+        self._data_seen = None
         self.show_packing()
         self.view.set_session(None if person is None else
                               PackingSession(self._core, person.username, person.user_id, self.options, self._spool))
@@ -155,7 +157,11 @@ class PackingSection(Section):
         self.status_changed.emit(str(waiting) if waiting else "")
 
     def data_changed(self, status: SyncStatus) -> None:
-        self.view.data_changed()  # an order cancelled under the packer interrupts even off screen
+        # A pull (an order cancelled under the packer interrupts even off screen) or a refusal; not the
+        # queue's count, which moves with every pack closed and every push.
+        seen, self._data_seen = self._data_seen, (status.cursor, status.rejected)
+        if seen != self._data_seen:
+            self.view.data_changed()
 
     def rejected(self, mutations: list[RejectedMutation]) -> str | None:
         if self.on_screen:

@@ -106,6 +106,10 @@ class PickingView(QWidget):
         """How many outcomes wait for their action to be stored before they are shown."""
         return len(self._verdicts)
 
+    def shows_summary(self) -> bool:
+        """The batch summary is on screen (it says whether all the batch's work has reached the server)."""
+        return self.pages.currentWidget() is self.summary_page
+
     def data_changed(self) -> None:
         """The local view changed under the picker (a pull): redraw, unless they are mid-entry."""
         self._changes += 1

@@ -34,6 +34,7 @@ class PickingSection(Section):
         self.lease_timer = QTimer(self, interval=LEASE_RENEW_MS)
         self.lease_timer.timeout.connect(self.renew_lease)
         self.lease_timer.start()
+        self._data_seen: tuple[int, int] | None = None  # (cursor, refused) when last redrawn for the sync status
 
     def set_options(self, options: PickingOptions) -> None:
         """New picking rules from the settings: the picker at work gets them now, not at the next sign-in."""
@@ -43,6 +44,7 @@ class PickingSection(Section):
 
     def set_person(self, person: SignedIn | None) -> None:
         super().set_person(person)
+        self._data_seen = None
         self.view.set_session(None if person is None else
                               PickingSession(self._core, person.username, self.options, user_id=person.user_id))
 
@@ -58,9 +60,12 @@ class PickingSection(Section):
         self.view.activate()
 
     def data_changed(self, status: SyncStatus) -> None:
-        # A pull brought new server state (a cancelled order, a reassigned batch), or a push
-        # emptied the queue (the summary says whether all work is sent): show it.
-        if self.on_screen:
+        # A pull brought new server state (a cancelled order, a reassigned batch), or the server
+        # refused an action: show it. The queue's count alone moves on every scan that stores an
+        # action and on every push; the task on screen already shows those actions, so only the
+        # batch summary (which says whether all work is sent) is drawn again for it.
+        seen, self._data_seen = self._data_seen, (status.cursor, status.rejected)
+        if self.on_screen and (seen != self._data_seen or self.view.shows_summary()):
             self.view.data_changed()
 
     def rejected(self, mutations: list[RejectedMutation]) -> str | None:
