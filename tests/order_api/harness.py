@@ -1,5 +1,6 @@
 """The reference API on loopback plus helpers to create users and sign in, for contract tests."""
 
+import ssl
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -13,6 +14,9 @@ from order_api.server import RunningServer, start_in_thread
 from order_api.settings import ServerSettings
 
 _PIN_HASHES: dict[str, str] = {}
+# One TLS context for every test client: httpx reads the whole CA bundle for each new client
+# (~0.1 s), although these servers speak plain HTTP on loopback.
+TLS = ssl.create_default_context()
 
 
 def pin_hash(pin: str) -> str:
@@ -42,7 +46,8 @@ class DeviceKeys:
 
     def token(self, url: str, body: dict, timeout: float = 30) -> httpx.Response:
         """POST /v1/auth/token with the device's credential when it has one; keeps a new device's secret."""
-        r = httpx.post(f"{url}/v1/auth/token", json=body, headers=self.header(url, body["device_id"]), timeout=timeout)
+        r = httpx.post(f"{url}/v1/auth/token", json=body, headers=self.header(url, body["device_id"]), timeout=timeout,
+                       verify=TLS)
         if r.status_code == 200 and r.json().get("device_secret"):
             self.remember(url, body["device_id"], r.json()["device_secret"])
         return r
@@ -51,7 +56,7 @@ class DeviceKeys:
         """An httpx client sending the bearer token and the device's credential (each when given)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         headers.update(self.header(url, device_id) if device_id else {})
-        return httpx.Client(base_url=url, headers=headers, timeout=timeout)
+        return httpx.Client(base_url=url, headers=headers, timeout=timeout, verify=TLS)
 
     def signed_in(self, url: str, body: dict, timeout: float = 30) -> httpx.Client:
         """A client of a fresh session: signs in with body (username/badge, pin/password, device_id)."""
