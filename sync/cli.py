@@ -68,20 +68,28 @@ def main(argv: list[str] | None = None, defaults: dict[str, str] | None = None) 
         return 3
 
 
-def sign_in(core: ClientCore, username: str) -> bool:
+def sign_in(core: ClientCore, username: str, *, offline: bool = True) -> bool:
     """Sign `username` in with the PIN from FLOORHAND_PIN or a prompt: online, or offline when the server is
     out of reach and this device has seen that PIN before. Prints why on stderr and returns False when it fails.
 
     There is no sign-in without the PIN: a session kept on this device is taken up only by
-    its person's PIN (the offline ticket is sealed under it).
+    its person's PIN (the offline ticket is sealed under it). With offline=False (an upload,
+    which cannot do anything without the server) Offline and ServerBusy go to the caller.
     """
     pin = os.environ.get("FLOORHAND_PIN") or getpass.getpass(f"PIN for {username}: ")
     try:
         try:
             person = core.signin.online(username=username, pin=pin)
         except (Offline, ServerBusy) as exc:
+            if not offline:
+                raise
             person = core.signin.offline(username=username, pin=pin)
             print(f"floorhand: signed in offline ({exc})", file=sys.stderr)
+    except (Offline, ServerBusy) as exc:
+        if not offline:
+            raise
+        print(f"floorhand: sign-in failed: {exc}", file=sys.stderr)
+        return False
     except DeviceNotUsable as exc:
         print(f"floorhand: {exc} {exc.problem.fix}", file=sys.stderr)
         return False

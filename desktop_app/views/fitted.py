@@ -23,6 +23,19 @@ _FITTED: dict[tuple, int] = {}
 _FITTED_KEPT = 4_000
 
 
+def _first_true(sizes: list[int], fits) -> int:
+    """The index of the largest of these sizes (largest first) that fits, else of the smallest; a text that fits
+    in a size fits in every smaller one, so a few layouts find it (a binary search), not one per size."""
+    lo, hi = 0, len(sizes) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(sizes[mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def _sized(font: QFont, size: int, weight: int | None = None) -> QFontMetrics:
     font = QFont(font)
     font.setPixelSize(size)
@@ -75,13 +88,16 @@ class FittedLabel(_Refits, QLabel):
         self._weight: int | None = None  # None: the window style sheet's
 
     def set_look(self, colour: str = "", weight: int | None = None, largest: int | None = None,
-                 smallest: int | None = None) -> None:
-        """The label's own colour and weight, and its sizes when the page rather than the window decides them."""
+                 smallest: int | None = None, text: str | None = None) -> None:
+        """The label's own colour and weight, and its sizes when the page rather than the window decides them;
+        with `text`, the new text too, fitted once for both."""
         self._colour, self._weight = colour, weight
         if largest is not None:
             self._largest, self._own_largest = largest, True
         if smallest is not None:
             self._smallest = smallest
+        if text is not None:
+            super().setText(text)
         self._fit()
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt name
@@ -114,12 +130,12 @@ class FittedLabel(_Refits, QLabel):
         key = (self.text(), max(self.contentsRect().width(), 1), self._largest, self._smallest, self._lines,
                self._weight, font.family(), font.italic())
         size = _FITTED.get(key)
-        if size is None:  # laying a text out at each size costs a millisecond or more: once per text and width
-            size = self._largest
-            while size - _STEP_PX >= self._smallest and not self._fits(size, self._lines):
-                size -= _STEP_PX
-            while size - _STEP_PX >= SMALLEST_PX and not self._fits(size, None):  # a word wider than the label
-                size -= _STEP_PX
+        if size is None:  # laying a text out at a size costs a millisecond or more: once per text and width
+            sizes = list(range(self._largest, self._smallest - 1, -_STEP_PX))
+            size = sizes[_first_true(sizes, lambda px: self._fits(px, self._lines))] if sizes else self._largest
+            if size - _STEP_PX >= SMALLEST_PX and not self._fits(size, None):  # a word wider than the label
+                smaller = list(range(size - _STEP_PX, SMALLEST_PX - 1, -_STEP_PX)) or [size]
+                size = smaller[_first_true(smaller, lambda px: self._fits(px, None))]
             if len(_FITTED) >= _FITTED_KEPT:
                 _FITTED.clear()
             _FITTED[key] = size

@@ -11,7 +11,7 @@ server aborted it (forget_orphan), so an abort that could not reach the server i
 again by the next run instead of leaving the parts on the server.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ STATES = ("queued", "uploading", "done", "failed", "missing", "cancelled")
 ACTIVE = ("queued", "uploading")
 MAX_ERROR = 500
 MAX_SKU = 32  # upload_files.sku is VARCHAR(32)
+_IDS_AT_ONCE = 500
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class UploadQueue:
                 raise ValueError(f"Cannot queue {path} for upload: {why}. Pass image files, not folders.")
             sku = _checked_sku(sku_for(path), path)
             st = path.stat()
+            if st.st_size == 0:  # the server refuses an empty upload; nothing of a photo is in it
+                raise ValueError(f"Cannot queue {path} for upload: it is empty (0 bytes).")
             wanted.append((path.resolve(), sku, st.st_size, st.st_mtime_ns))
         now = self._clock().isoformat()
         ids = []
@@ -254,11 +257,19 @@ class UploadQueue:
             _set(conn, file_id, state="cancelled")
         return orphaned
 
-    def counts(self) -> dict[str, int]:
-        """Number of files in each state (every state present, zero if none)."""
+    def counts(self, ids: Collection[int] | None = None) -> dict[str, int]:
+        """Number of files in each state (every state present, zero if none); of those ids only, if given."""
+        found = {state: 0 for state in STATES}
+        wanted = sorted(set(ids)) if ids is not None else None
         with self._store.journal.read() as conn:
-            rows = conn.execute(select(upload_files.c.state, func.count()).group_by(upload_files.c.state)).all()
-        return {state: 0 for state in STATES} | {state: n for state, n in rows}
+            # In slices: SQLite limits the parameters of one statement.
+            for start in range(0, len(wanted), _IDS_AT_ONCE) if wanted is not None else (0,):
+                query = select(upload_files.c.state, func.count()).group_by(upload_files.c.state)
+                if wanted is not None:
+                    query = query.where(upload_files.c.id.in_(wanted[start:start + _IDS_AT_ONCE]))
+                for state, n in conn.execute(query).all():
+                    found[state] = found.get(state, 0) + n
+        return found
 
     def _select(self, where) -> list[QueuedFile]:
         with self._store.journal.read() as conn:

@@ -297,3 +297,31 @@ def test_an_item_in_several_waiting_orders_asks_which_and_a_tote_beats_it(bench,
     assert view.session.draft is None and "put aside" in d.banner()[1]
     d.scan(sharing[0]["tote"])  # the tote says which order, whatever else holds the same item
     assert view.session.draft.order_id == sharing[0]["id"] and view.session.draft.units_verified == 0
+
+
+def test_an_order_left_open_at_a_switch_of_person_is_told_to_the_next_person_and_saved_nowhere(bench, server):
+    [order] = picked_orders(server, 1)
+    d = bench()
+    d.sign_in("ben", "2222")
+    view = _pack_section(d, 2)
+    d.scan(order["tote"])
+    d.scan(order["gtin"])  # one unit verified, the parcel still open
+    assert view.session.draft.units_verified == 1
+    before = d.outbox()
+
+    d.scan("U0004")  # sam's badge over ben's open order
+    d.window.signin.pin.setText("1111")
+    d.press(Qt.Key.Key_Return)
+    d.qtbot.waitUntil(lambda: d.app.station.person.username == "sam", timeout=15_000)
+    d.window.nav_buttons["pack"].click()
+    assert view.session.user == "sam" and view.session.draft is None
+    assert view.pages.currentWidget() is view.idle_page
+    assert view.idle_page.left.text() == (f"{order['number']} was left open when the person changed: nothing of "
+                                          f"it is saved. Scan tote {order['tote']} to pack it.")
+    assert d.outbox() == before  # nothing of ben's half-packed order was queued
+
+    # Sam's first sign-in on this bench: his scope's orders arrive with his first pull.
+    d.qtbot.waitUntil(lambda: view.session.bench.by_tote(order["tote"]) is not None, timeout=15_000)
+    d.scan(order["tote"])  # sam takes it up from the start
+    assert view.idle_page.left.text() == "" and view.session.draft.number == order["number"]
+    assert view.session.draft.units_verified == 0

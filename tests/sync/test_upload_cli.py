@@ -1,6 +1,5 @@
 """`floorhand upload` as a real process against the real reference API on its file store."""
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -8,51 +7,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from order_api.models import Asset, AuthSession, OfflineTicket, Product
+from order_api.models import AuthSession, OfflineTicket
+from tests.sync import upload_runs
 from tests.sync.conftest import UPLOAD_PART, wait_until
 
 PART = UPLOAD_PART
+_upload, _photo, _sha256, _row = upload_runs.upload, upload_runs.photo, upload_runs.sha256, upload_runs.row
+_assets, _asset_rows = upload_runs.assets, upload_runs.asset_rows
 
 
 @pytest.fixture
 def server(studio_server):
     return studio_server
-
-
-def _upload(server, data: Path, *args, pin="1111"):
-    env = {**os.environ, "FLOORHAND_PIN": pin}
-    command = [sys.executable, "-m", "sync.cli", "--data-dir", str(data), "upload", *map(str, args),
-               "--server", server.url, "--user", "chloe", "--keyring", "none"]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
-
-
-def _photo(tmp_path: Path, name: str, size: int) -> Path:
-    path = tmp_path / "shots" / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_bytes(os.urandom(size))
-    return path
-
-
-def _assets(server) -> dict[str, str]:
-    """sha256 -> SKU of every asset the server registered."""
-    with server.db.read() as s:
-        return dict(s.execute(select(Asset.sha256, Product.sku).join(Product, Asset.product_id == Product.id)).all())
-
-
-def _asset_rows(server) -> int:
-    with server.db.read() as s:
-        return len(s.execute(select(Asset.id)).all())
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _row(stdout: str, name: str) -> str:
-    """The summary table's line naming a file."""
-    return next(line for line in stdout.splitlines() if name in line)
 
 
 def test_two_files_upload_and_a_second_run_sends_nothing(server, tmp_path):
@@ -82,7 +50,7 @@ def test_a_name_that_does_not_match_the_pattern_is_not_uploaded(server, tmp_path
 
     run = _upload(server, tmp_path / "client", matching, stray, "--sku-from-filename", r"^(SKU-\d+)_")
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "holiday.jpg does not match --sku-from-filename" in run.stderr
+    assert "name does not match --sku-from-filename: 1 (holiday.jpg)" in run.stdout  # told before the upload
     assert "done" in _row(run.stdout, matching.name) and "SKU-2" in _row(run.stdout, matching.name)
     assert "not queued" in _row(run.stdout, stray.name)
     assets = _assets(server)
@@ -182,3 +150,26 @@ def test_a_sign_in_revoked_mid_run_stops_with_a_clear_message_and_the_next_run_r
     assert again.returncode == 0, again.stdout + again.stderr
     assert _assets(server).get(_sha256(photo)) == "SKU-1"
     assert not set(store_tally.stored) & sent_before and len(store_tally.stored) == 8 - len(sent_before)
+
+
+def test_a_folder_uploads_exactly_its_photos_each_for_the_sku_in_its_name(server, tmp_path):
+    shots = tmp_path / "shots"
+    photos = [_photo(tmp_path, name, size) for name, size in (
+        ("day1/SKU-1_front.JPG", PART * 2 + 3), ("day1/raw/SKU-1_front.CR3", PART), ("day2/SKU-2_scan.TIFF", 99),
+        ("day2/SKU-2_side.jpeg", PART + 1))]
+    for name in (".thumbnails/SKU-1_t.jpg", "day1/.SKU-1_hidden.jpg", "day1/notes.txt", "day2/SKU-2_side.xmp",
+                 "day2/SKU-2_b.jpg.part", "day2/~SKU-2_c.jpg", "Thumbs.db", ".DS_Store", "day1/desktop.ini"):
+        _photo(tmp_path, name, 10)
+    (shots / "day2" / "back").symlink_to("..")  # a link up the tree: followed into no loop
+
+    run = _upload(server, tmp_path / "client", shots, "--sku-from-filename", r"^(SKU-\d)_")
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert _assets(server) == {_sha256(p): p.name[:5] for p in photos}  # the photos, each once, nothing else
+    assert [line.split()[1] for line in run.stdout.splitlines() if line.startswith("│")] == [p.name for p in photos]
+    skipped = run.stdout[run.stdout.index("Skipped"):run.stdout.index("Upload summary")]
+    assert "Skipped 8 files and 2 folders:" in skipped
+    for told in ("hidden: 2 (.thumbnails/, .SKU-1_hidden.jpg)", "system file: 3 (.DS_Store, Thumbs.db, desktop.ini)",
+                 "not an image or RAW type: 2 (notes.txt, SKU-2_side.xmp)", "folder linked in a second time: 1 (back/)",
+                 "temporary or partial file: 2 (SKU-2_b.jpg.part, ~SKU-2_c.jpg)"):
+        assert told in skipped, skipped

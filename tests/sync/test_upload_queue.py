@@ -69,6 +69,23 @@ def test_a_folder_or_missing_path_is_refused_and_nothing_is_queued(store, tmp_pa
     assert queue.all() == []
 
 
+def test_an_empty_file_is_refused_and_nothing_is_queued(store, tmp_path):
+    queue = UploadQueue(store, clock)
+    with pytest.raises(ValueError, match=r"empty \(0 bytes\)"):
+        queue.add([photo(tmp_path, "a.jpg"), photo(tmp_path, "empty.jpg", b"")], by_name)
+    assert queue.all() == []
+
+
+def test_counts_of_some_files_leave_the_others_out(store, tmp_path):
+    queue = UploadQueue(store, clock)
+    a, b, c = queue.add([photo(tmp_path, f"{n}.jpg") for n in "abc"], by_name)
+    queue.start_session(a.id, "up-a", 5, 1)
+    queue.finish(a.id, "ab" * 32)
+    assert queue.counts([a.id, b.id])["done"] == 1 and queue.counts([a.id, b.id])["queued"] == 1
+    assert queue.counts([c.id]) == queue.counts([c.id, c.id]) and queue.counts([])["queued"] == 0
+    assert queue.counts()["queued"] == 2
+
+
 @pytest.mark.parametrize("sku, message", [("", "has no SKU"), ("   ", "has no SKU"),
                                           ("X" * 33, "longer than 32 characters")])
 def test_a_bad_sku_is_refused(store, tmp_path, sku, message):

@@ -61,6 +61,7 @@ class PackingView(QWidget):
         self.session: PackingSession | None = None
         self.entry = ""  # digits typed for a count or a weight
         self._waiting: tuple[float, int] | None = None  # (when, how many orders wait), for the idle page
+        self._left = ""  # the order the person before left open, told to the next person who signs in
         self._counting = False
         self.scale_words = translate(CTX, "No scale: type the weight")
         self.scale_ready: bool | None = None  # None: this bench has no scale
@@ -77,10 +78,23 @@ class PackingView(QWidget):
         self.choice_page.back.connect(lambda: self.key(Qt.Key.Key_Escape))
 
     def set_session(self, session: PackingSession | None) -> None:
-        """The signed-in packer's session; a new person starts with an empty bench."""
+        """The signed-in packer's session; a new person starts with an empty bench.
+
+        An order the person before left open is not saved (a pack is saved whole, when it closes);
+        the next person is told which one and that its tote waits to be scanned again.
+        """
+        before = self.session.draft if self.session is not None else None
+        if before is not None:
+            log.info("order %s was open at a switch of person: put aside, nothing of it saved", before.number)
+            self._left = translate(CTX, "{order} was left open when the person changed: nothing of it is "
+                                        "saved. Scan tote {tote} to pack it.").format(order=before.number,
+                                                                                      tote=before.tote or "-")
         self.session = session
         self.entry, self._waiting = "", None
         self.idle_page.waiting.setText("")
+        self.idle_page.left.setText(self._left if session is not None else "")
+        if session is not None:
+            self._left = ""  # told to this person; it stays on their screen until their next scan
         if session is not None and self.scale_ready is not None:
             session.scale_ready = self.scale_ready
         self.refresh()
@@ -92,6 +106,7 @@ class PackingView(QWidget):
             self._announce.show("reject", translate(CTX, "Sign in first."))
             return
         self.entry = ""
+        self.idle_page.left.setText("")
         self._act(self.session.scan(code))
 
     def weighed(self, grams: int, stable: bool) -> None:

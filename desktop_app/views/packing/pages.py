@@ -36,6 +36,9 @@ class IdlePage(QWidget):
         self.title = _label(translate(CTX, "Packing"), "title", center=True)
         self.ask = _label(translate(CTX, "Scan a tote, an order number or an item"), "huge", center=True)
         self.waiting = _label("", "big", center=True)
+        # An order the person before left half packed: nothing of it was saved, its tote waits here.
+        self.left = _label("", "big", center=True)
+        self.left.set_look(colour="#b3261e", weight=700)
         self.spool = _label("", "hint", center=True)
         self.keys = _label(translate(CTX, "F6 labels · F7 print the command sheet · F8 open a packed order again · F9 tare · "
                                           "F10 zero"),
@@ -43,7 +46,7 @@ class IdlePage(QWidget):
         self.keys.setVisible(not layout.handheld)  # the handheld's keypad legend has them
         column = QVBoxLayout(self)
         column.addStretch(1)
-        for w in (self.title, self.ask, self.waiting, self.spool, self.keys):
+        for w in (self.title, self.ask, self.left, self.waiting, self.spool, self.keys):
             column.addWidget(w)
         column.addStretch(2)
 

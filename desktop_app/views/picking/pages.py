@@ -159,18 +159,17 @@ class TaskPage(QWidget):
 
     def show_card(self, card: TaskCard, location_required: bool) -> None:
         at_bin = card.location_confirmed or not location_required
-        self.step.setText(translate("PickingScreen", "SCAN THE PRODUCT") if at_bin else
-                          translate("PickingScreen", "GO TO AND SCAN THE LOCATION"))
-        self.step.set_look(colour="#1b5e20" if at_bin else "#1f4e79")
+        self.step.set_look(colour="#1b5e20" if at_bin else "#1f4e79",
+                           text=translate("PickingScreen", "SCAN THE PRODUCT") if at_bin else
+                           translate("PickingScreen", "GO TO AND SCAN THE LOCATION"))
         # At the bin its label is only a reminder; a handheld gives its row to the product's name.
         _restyle(self.location, f"font-size: {self._aside}px; font-weight: 700;" if at_bin else "")
         self.location.setVisible(not (at_bin and self.handheld))
         self.location.setText(card.location_label)
-        self.product.setText(card.product_name)
         if at_bin:
-            self.product.set_look(weight=800, largest=self._product, smallest=self._aside + 4)
+            self.product.set_look(weight=800, largest=self._product, smallest=self._aside + 4, text=card.product_name)
         else:
-            self.product.set_look(weight=700, largest=self._aside, smallest=self._aside)
+            self.product.set_look(weight=700, largest=self._aside, smallest=self._aside, text=card.product_name)
         if not self.handheld:
             codes = translate("PickingScreen", "GTIN {gtin} · SKU {sku}")
         elif at_bin:  # the bin's label is hidden: it goes into this line
