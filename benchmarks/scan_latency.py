@@ -2,7 +2,7 @@
 with a backlog of queued actions.
 
 Run: .venv/bin/python -m benchmarks.scan_latency [--backlog 0,1000,5000] [--scans 1000] [--scale 1.0]
-     [--gap-ms 30] [--writer-rate 50] [--profile]
+     [--gap-ms 30] [--writer-rate 50] [--profile] [--phases]
 
 One row per --backlog value, each on a fresh server and a fresh app. Backlog 0 (online):
 three processes, the reference API (bench seed at --scale, SQLite file); a supervisor's
@@ -25,7 +25,10 @@ timed); each burst starts --gap-ms after the last verdict. Measured: from sendin
 that ends a burst until Feedback.shown (page and banner updated) and until the banner's
 next paint event; the longest gap between ticks of a 5 ms timer on the main thread, minus
 5 ms, over the whole run; pull pages as distinct replica cursors an engine listener saw.
---profile adds a cProfile of the main thread inside the Enter key events.
+--profile adds a cProfile of the main thread inside the Enter key events. --phases times the parts of
+a scan's way, per kind of scan: PickingSession.scan (judging it on the UI thread), from handing
+an action over to its being stored (Submission.when_done, the journal writer), and every
+PickingView._draw (the page drawn for a verdict or a pull), printed after the table.
 
 The script drives the app only through what a person does (wedge bursts, Feedback.shown), so the
 same file also runs against an older checkout of the app: PYTHONPATH=<checkout> from that folder.
@@ -428,6 +431,33 @@ def measure(args, backlog: int, qt: QApplication) -> Row:
 
 
 
+def time_phases() -> dict[str, list[float]]:
+    """Wrap the parts of a scan's way with timers (milliseconds by phase); for --phases."""
+    from desktop_app.views.picking.picking_view import PickingView
+    from desktop_app.workflows.picking import PickingSession
+
+    phases: dict[str, list[float]] = {}
+    judge, draw = PickingSession.scan, PickingView._draw
+
+    def scan(session, code):
+        kind, started = type(code).__name__, time.perf_counter()
+        outcome = judge(session, code)
+        phases.setdefault(f"{kind}: PickingSession.scan", []).append((time.perf_counter() - started) * 1000)
+        if outcome.saving is not None:
+            handed = time.perf_counter()
+            outcome.saving.when_done(lambda _s: phases.setdefault(f"{kind}: handed over to stored", []).append(
+                (time.perf_counter() - handed) * 1000))
+        return outcome
+
+    def drawn(view, screen):
+        started = time.perf_counter()
+        draw(view, screen)
+        phases.setdefault("PickingView._draw", []).append((time.perf_counter() - started) * 1000)
+
+    PickingSession.scan, PickingView._draw = scan, drawn
+    return phases
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backlog", default="0,1000,5000",
@@ -437,7 +467,9 @@ def main() -> int:
     parser.add_argument("--gap-ms", type=int, default=30, help="pause after a verdict before the next burst")
     parser.add_argument("--writer-rate", type=float, default=50, help="another device's picks per second")
     parser.add_argument("--profile", action="store_true", help="cProfile the main thread inside the Enter keys")
+    parser.add_argument("--phases", action="store_true", help="time the parts of a scan's way (see the docstring)")
     args = parser.parse_args()
+    phases = time_phases() if args.phases else None
     backlogs = [int(b) for b in args.backlog.split(",")]
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -466,6 +498,11 @@ def main() -> int:
     print("|---|" + "---|" * len(rows))
     for measure_name in rows[0].summary:
         print(f"| {measure_name} | " + " | ".join(r.summary.get(measure_name, "") for r in rows) + " |")
+    if phases:
+        print("\n| phase (all rows) | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|")
+        for name, values in sorted(phases.items()):
+            q = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else values * 99
+            print(f"| {name} | {len(values)} | {q[49]:.1f} ms | {q[89]:.1f} ms | {q[98]:.1f} ms | {max(values):.1f} ms |")
     return 0
 
 
