@@ -31,6 +31,16 @@ def waiting_rates(output: str) -> set[str]:
     return set(re.findall(re.escape(WAITING) + r" \d+/\d+ files[^\r\n]*? ([\d.]+ \w+/s) ETA -", _ANSI.sub("", output)))
 
 
+def resume_after_the_outage(server, tmp_path, data, photos) -> None:
+    """The server back on its port: the same command finishes the upload."""
+    back = restart(server, tmp_path)
+    try:
+        again = floorhand(server, data, *photos, "--sku", "SKU-1")
+    finally:
+        back.stop()
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
 def test_an_outage_says_waiting_for_the_server_and_log_lines_go_above_the_line_not_into_it(server, store_tally,
                                                                                              tmp_path):
     parts = 16
@@ -80,12 +90,7 @@ def test_a_server_out_of_reach_is_said_once_in_plain_words_and_the_same_command_
     assert "Connection refused" in log_file().read_text()  # the detail is in the log
     for p in photos:
         assert cells(run.stdout, p.name) == [p.name, "SKU-1", "queued", ""]  # no error repeated per file
-    back = restart(server, tmp_path)
-    try:
-        again = floorhand(server, data, *photos, "--sku", "SKU-1")
-    finally:
-        back.stop()
-    assert again.returncode == 0, again.stdout + again.stderr
+    resume_after_the_outage(server, tmp_path, data, photos)
     assert {sha256(p) for p in photos} == set(assets(server))
 
 
@@ -107,12 +112,7 @@ def test_an_outage_that_outlasts_the_retries_ends_the_run_with_one_plain_message
     assert text.count("could not be reached") == 1 and "Run the same command again to resume." in text
     assert "Errno" not in text and "WARNING" not in text
     assert [line for line in term.screen() if "ETA" in line][-1].startswith("Uploaded 0/2 files")
-    back = restart(server, tmp_path)
-    try:
-        again = floorhand(server, data, *photos, "--sku", "SKU-1")
-    finally:
-        back.stop()
-    assert again.returncode == 0, again.stdout + again.stderr
+    resume_after_the_outage(server, tmp_path, data, photos)
 
 
 def test_the_line_counts_the_files_of_this_command_not_those_an_earlier_upload_left(server, tmp_path):
