@@ -57,6 +57,7 @@ from PySide6.QtWidgets import QApplication
 
 from benchmarks.client_sync import PICKER, replica_rows
 from benchmarks.machine import describe
+from benchmarks.scan_phases import time_phases
 from benchmarks.server_sync import sign_in
 
 KEY_MS = 8  # a barcode gun types a key every 5-15 ms
@@ -429,33 +430,6 @@ def measure(args, backlog: int, qt: QApplication) -> Row:
     return row
 
 
-
-
-def time_phases() -> dict[str, list[float]]:
-    """Wrap the parts of a scan's way with timers (milliseconds by phase); for --phases."""
-    from desktop_app.views.picking.picking_view import PickingView
-    from desktop_app.workflows.picking import PickingSession
-
-    phases: dict[str, list[float]] = {}
-    judge, draw = PickingSession.scan, PickingView._draw
-
-    def scan(session, code):
-        kind, started = type(code).__name__, time.perf_counter()
-        outcome = judge(session, code)
-        phases.setdefault(f"{kind}: PickingSession.scan", []).append((time.perf_counter() - started) * 1000)
-        if outcome.saving is not None:
-            handed = time.perf_counter()
-            outcome.saving.when_done(lambda _s: phases.setdefault(f"{kind}: handed over to stored", []).append(
-                (time.perf_counter() - handed) * 1000))
-        return outcome
-
-    def drawn(view, screen):
-        started = time.perf_counter()
-        draw(view, screen)
-        phases.setdefault("PickingView._draw", []).append((time.perf_counter() - started) * 1000)
-
-    PickingSession.scan, PickingView._draw = scan, drawn
-    return phases
 
 
 def main() -> int:
