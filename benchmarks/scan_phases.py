@@ -9,22 +9,34 @@ def time_phases() -> dict[str, list[float]]:
     from desktop_app.workflows.picking import PickingSession
 
     phases: dict[str, list[float]] = {}
-    judge, draw = PickingSession.scan, PickingView._draw
+    judge, draw, tell, release = PickingSession.scan, PickingView._draw, PickingView._tell, PickingView._release
+    told: list[float] = []  # when the journal writer said "stored", not yet taken up by the UI thread
+
+    def add(name: str, since: float) -> None:
+        phases.setdefault(name, []).append((time.perf_counter() - since) * 1000)
 
     def scan(session, code):
         kind, started = type(code).__name__, time.perf_counter()
         outcome = judge(session, code)
-        phases.setdefault(f"{kind}: PickingSession.scan", []).append((time.perf_counter() - started) * 1000)
+        add(f"{kind}: PickingSession.scan", started)
         if outcome.saving is not None:
             handed = time.perf_counter()
-            outcome.saving.when_done(lambda _s: phases.setdefault(f"{kind}: handed over to stored", []).append(
-                (time.perf_counter() - handed) * 1000))
+            outcome.saving.when_done(lambda _s: add(f"{kind}: handed over to stored", handed))
         return outcome
 
     def drawn(view, screen):
         started = time.perf_counter()
         draw(view, screen)
-        phases.setdefault("PickingView._draw", []).append((time.perf_counter() - started) * 1000)
+        add("PickingView._draw", started)
 
-    PickingSession.scan, PickingView._draw = scan, drawn
+    def stored(view, submission):
+        told.append(time.perf_counter())
+        tell(view, submission)
+
+    def released(view):
+        if told:
+            add("stored, until the UI thread takes it up", told.pop(0))
+        release(view)
+
+    PickingSession.scan, PickingView._draw, PickingView._tell, PickingView._release = scan, drawn, stored, released
     return phases

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import platformdirs
 from PySide6.QtCore import QObject, QRect, QSize, Qt, QtMsgType, QTimer, QUrl, Signal, qInstallMessageHandler
-from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from desktop_app.i18n import translate
@@ -190,6 +190,12 @@ class FlashBanner(QLabel):
     def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
         return False
 
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        """The height the message takes at this width in the type it is drawn in (a layout check asks)."""
+        room = QRect(0, 0, max(width - 2 * self.PADDING, 1), 100_000)
+        needed = QFontMetrics(self.text_font()).boundingRect(room, Qt.TextFlag.TextWordWrap, self.text()).height()
+        return needed + 2 * self.PADDING
+
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(0, self.height())
 
@@ -199,6 +205,13 @@ class FlashBanner(QLabel):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self._fit()
+
+    def text_font(self) -> QFont:
+        """The type the message is drawn in: bold, at pixel_size."""
+        font = QFont(self.font())
+        font.setBold(True)
+        font.setPixelSize(self._pixel_size)
+        return font
 
     def _fit(self) -> None:
         """The largest type, down to SMALLEST_PIXEL_SIZE, in which the message fits the banner."""
@@ -214,18 +227,24 @@ class FlashBanner(QLabel):
                 break
             size -= 2
         self._pixel_size = size
-        self._paint()
+        self.update()
 
     def _settle(self) -> None:
         self._settled = True
-        self._paint()
+        self.update()
 
-    def _paint(self) -> None:
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        # Drawn here rather than through a style sheet: a new style sheet on every scan (colours and
+        # size) re-polishes the banner, which costs the scan's verdict a millisecond or more.
         flash_bg, flash_fg, calm_bg, calm_fg = _COLOURS[self._kind]
         bg, fg = (calm_bg, calm_fg) if self._settled else (flash_bg, flash_fg)
-        # The size goes into the style sheet too: a window's style sheet would override setFont().
-        self.setStyleSheet(f"QLabel {{ background-color: {bg}; color: {fg}; padding: {self.PADDING}px; "
-                           f"font-size: {self._pixel_size}px; font-weight: 700; }}")
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(bg))
+        painter.setPen(QColor(fg))
+        painter.setFont(self.text_font())
+        inner = self.rect().adjusted(self.PADDING, self.PADDING, -self.PADDING, -self.PADDING)
+        painter.drawText(inner, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.text())
+        painter.end()
 
 
 class Player(Protocol):

@@ -22,12 +22,15 @@ from scanners.classify import ClassifyOptions, classify
 from scanners.codes import Classified, LocationLabel, ProductCode, Scan, ToteCode, Unrecognised, UserBadge
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.client import ClientCore
+from sync.connectivity import SyncState
 from sync.engine import SyncStatus
 from sync.signin import SignedIn
 
 log = logging.getLogger(__name__)
 
 REDRAW_MS = 100
+# The status line changes with every stored scan, push and pulled page: shown at once, then at most every 250 ms.
+STATUS_MS = 250
 
 # What people read; kept together so that translation finds them in one place (context "Station").
 SCAN_BADGE = QT_TRANSLATE_NOOP("Station", "Scan your badge to sign in.")
@@ -63,6 +66,10 @@ class Station(QObject):
         # so the scans keep the main thread.
         self._redraw = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw.timeout.connect(self._data_changed)
+        self._status_due = QTimer(self, singleShot=True, interval=STATUS_MS)
+        self._status_due.timeout.connect(self._show_latest_status)
+        self._status_late = False  # a status came while the line waits its turn
+        self._told: tuple | None = None  # _news() of the status the line shows
         for section in sections:
             self.add(section)
         window.signin.submitted.connect(self.sign_in)
@@ -219,6 +226,7 @@ class Station(QObject):
         for section in self.sections:
             section.set_person(person if section in self._open else None)
         if self._status is not None:
+            self._show_status_now()  # nothing of the line waits from the previous person's time
             self._redraw.start()  # the new person's sections get the status too
 
     def _end_ended_sessions(self) -> None:
@@ -251,8 +259,22 @@ class Station(QObject):
     # --- what the sync engine says -------------------------------------------------------
 
     def show_status(self, status: SyncStatus) -> None:
-        self.window.status.show_status(status)
         self._status = status
+        if self._status_due.isActive() and _news(status) == self._told:
+            self._status_late = True  # only counts moved (or online <-> sending): shown when the line's turn comes
+        else:
+            self._show_status_now()
+
+    def _show_latest_status(self) -> None:
+        if self._status_late:
+            self._show_status_now()
+
+    def _show_status_now(self) -> None:
+        self._status_late = False
+        self._status_due.start()
+        status = self._status
+        self._told = _news(status)
+        self.window.status.show_status(status)
         seen = (status.cursor, status.pending, status.rejected)
         if seen != self._seen:
             self._seen = seen
@@ -267,3 +289,9 @@ class Station(QObject):
         said = [words for section in self.sections if (words := section.rejected(rejected))]
         if said:
             self.banners.show("reject", said[0])
+
+
+def _news(status: SyncStatus) -> tuple:
+    """What of a status is shown at once: offline, signed out, refused, an alarm, a refusal; not counts."""
+    settled = status.state in (SyncState.IDLE, SyncState.SYNCING)
+    return (None if settled else status.state, status.rejected, status.stuck, status.stale)

@@ -20,6 +20,7 @@ sync.status.SyncStatus.
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +52,12 @@ class EngineOptions:
     push_batch: int = 500  # a push of 500 picks holds the server's writer about 0.2 s (docs/benchmarks.md)
     pull_limit: int = 5000
     long_poll_s: float = 20.0
+    # While changes trickle in (another device picking), a long poll answers for each of them: at most
+    # one pull round per this many seconds, so the screen's thread is not handed a page every 60 ms.
+    pull_pace_s: float = 0.5
+    # Scans come in bursts: a push waits this long after the first action queued, and takes those
+    # queued meanwhile along, so the request and its bookkeeping fall after the scan's verdict is shown.
+    push_gather_s: float = 0.2
     stuck_after_s: float = 600.0  # also how long pulls may fail while pushes work before `stale`
     backoff: Backoff = Backoff(base=1.0, cap=60.0)
     retention_days: float = 30.0  # settled actions and local audit rows older than this are trimmed
@@ -280,6 +287,8 @@ class SyncEngine:
     def _push_round(self, failures: int) -> int:
         """One wake-up of the pusher; returns the failures in a row after it."""
         self._push_wanted.wait(self._retry_delay(failures) if failures else None)
+        if not failures and self.options.push_gather_s:
+            self._stop.wait(self.options.push_gather_s)
         self._push_wanted.clear()
         if self._stop.is_set():
             return failures
@@ -306,6 +315,7 @@ class SyncEngine:
         # as soon as the server does), and so does each page of a catch-up; then long polls.
         settled = self.connectivity.state in (SyncState.SYNCING, SyncState.IDLE)
         wait = 0.0 if self._puller.catching_up or not settled else self.options.long_poll_s
+        started = time.monotonic()
         succeeded = self._puller.pull(wait=wait, until_caught_up=self._puller.catching_up, worker=True)
         if self._stop.is_set():
             return failures
@@ -313,6 +323,10 @@ class SyncEngine:
             if not self._puller.catching_up and self.status().pending == 0:
                 self.connectivity.fire("caught_up")
                 self._notify()
+            if wait and not self._puller.catching_up:
+                # Paced: a pull_now, a kick, a new scope or stop() still wake it at once.
+                self._pull_wanted.wait(max(0.0, started + self.options.pull_pace_s - time.monotonic()))
+                self._pull_wanted.clear()
             return 0
         failures += 1
         self._pull_wanted.wait(self._retry_delay(failures))

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -9,6 +10,7 @@ from PySide6.QtCore import Qt
 from desktop_app.main import main, overrides_of, parse_args
 from desktop_app.settings import Settings
 from desktop_app.views.settings_dialog import SettingsDialog
+from sync.connectivity import SyncState
 from tests.desktop_app.appdriver import assign_totes, start_batch
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -39,6 +41,27 @@ def test_scanning_another_badge_switches_user_and_back_returns(drive):
     assert d.app.station.current_section() == "pack" and d.app.packing.view.session.user == "sam"
     d.window.nav_buttons["studio"].click()
     assert "not part of this version" in d.window.stack.currentWidget().findChildren(type(d.window.who))[1].text()
+
+
+def test_the_status_line_follows_counts_at_its_own_pace_and_news_at_once(drive):
+    # Every stored scan, push and pulled page sends a status; the line is laid out for at most a
+    # few of them a second, so a picker's scans keep the screen's thread. Offline is told at once.
+    d = drive()
+    d.sign_in("anna")
+    d.qtbot.waitUntil(lambda: d.app.station._status is not None, timeout=15_000)
+    bar, now = d.window.status, d.app.station._status
+    shown = []
+    real = bar.show_status
+    bar.show_status = lambda status: shown.append(status) or real(status)
+    d.qtbot.waitUntil(lambda: not d.app.station._status_due.isActive(), timeout=5_000)  # the last turn is over
+    shown.clear()
+    for pending in range(1, 41):
+        d.app.sync_signals.status_changed.emit(replace(now, state=SyncState.IDLE, pending=pending))
+    assert [s.pending for s in shown] == [1]  # the first at once
+    d.qtbot.waitUntil(lambda: shown[-1].pending == 40, timeout=2_000)  # the last one when its turn comes
+    assert len(shown) == 2 and "40 actions waiting" in bar.details.text()
+    d.app.sync_signals.status_changed.emit(replace(now, state=SyncState.OFFLINE, pending=40))
+    assert shown[-1].state is SyncState.OFFLINE  # not after the line's turn: at once
 
 
 def test_a_wrong_pin_is_shown_in_the_form_and_the_next_try_works(drive):

@@ -1,6 +1,7 @@
 """The sync engine against the real reference API: push, pull, rejections, reset, outages."""
 
 import random
+import time
 
 from order_api.retention import purge_tombstones
 from order_api.server import start_in_thread
@@ -78,6 +79,26 @@ def test_a_change_on_the_server_reaches_the_replica_by_long_poll(server, open_co
     assert sam.http.post(f"/v1/orders/{order_id}/cancel").status_code == 200
     core.engine.wait_for(lambda s: (core.view.row("order", order_id) or {}).get("status") == "cancelled", 30)
     assert core.view.row("order", order_id)["status"] == "cancelled"
+
+
+def test_changes_trickling_in_are_pulled_in_paced_rounds_and_all_arrive(server, open_core):
+    # Another device changing something every 100 ms would otherwise end a long poll each time: a
+    # round (request, page, store, status) per change, on the same interpreter as the screen.
+    options = EngineOptions(long_poll_s=5.0, pull_pace_s=1.0, backoff=Backoff(base=0.05, cap=0.2))
+    core = _signed_in(server, open_core, user="sam", options=options)
+    core.engine.start()
+    core.engine.wait_for(lambda s: s.state is SyncState.IDLE, 30)
+    asked, pull = [], core.api.pull
+    core.api.pull = lambda *args, **kwargs: asked.append(args) or pull(*args, **kwargs)
+    office = server.sign_in("sam", pin="1111", device_id="office")
+    orders = server.warehouse.orders[:12]
+    for order_id in orders:
+        assert office.http.post(f"/v1/orders/{order_id}/cancel").status_code == 200
+        time.sleep(0.1)  # the other device's pace, not a wait for this one
+    core.engine.wait_for(lambda s: all((core.view.row("order", o) or {}).get("status") == "cancelled"
+                                       for o in orders), 30)
+    assert all(core.view.row("order", o)["status"] == "cancelled" for o in orders)
+    assert 1 <= len(asked) <= 4  # 12 changes over ~1.3 s: rounds at most a second apart
 
 
 def test_a_pick_for_an_order_cancelled_meanwhile_lands_in_the_rejected_list(server, open_core):

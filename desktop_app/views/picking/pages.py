@@ -10,6 +10,8 @@ from desktop_app.views.shell.style import Layout
 from desktop_app.workflows.picking import SHORT_REASONS, BatchSummary, TaskCard, ToteCard
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
+
 SHORT_WORDS = {"not_found": QT_TRANSLATE_NOOP("PickingScreen", "Not found"),
                "damaged": QT_TRANSLATE_NOOP("PickingScreen", "Damaged"),
                "qty_wrong": QT_TRANSLATE_NOOP("PickingScreen", "Quantity wrong")}
@@ -162,10 +164,14 @@ class TaskPage(QWidget):
         self.step.set_look(colour="#1b5e20" if at_bin else "#1f4e79",
                            text=translate("PickingScreen", "SCAN THE PRODUCT") if at_bin else
                            translate("PickingScreen", "GO TO AND SCAN THE LOCATION"))
-        # At the bin its label is only a reminder; a handheld gives its row to the product's name.
-        _restyle(self.location, f"font-size: {self._aside}px; font-weight: 700;" if at_bin else "")
-        self.location.setVisible(not (at_bin and self.handheld))
-        self.location.setText(card.location_label)
+        # At the bin its label is only a reminder; a handheld gives its row to the product's name. Folded
+        # to no height rather than hidden: showing a widget again lays the whole window out at once, in
+        # the scan's verdict (a few ms a task); a new size is laid out with the next paint.
+        folded = at_bin and self.handheld
+        if not folded:
+            _restyle(self.location, f"font-size: {self._aside}px; font-weight: 700;" if at_bin else "")
+        self.location.setMaximumHeight(0 if folded else QWIDGETSIZE_MAX)
+        self.location.setText("" if folded else card.location_label)
         if at_bin:
             self.product.set_look(weight=800, largest=self._product, smallest=self._aside + 4, text=card.product_name)
         else:
@@ -183,8 +189,11 @@ class TaskPage(QWidget):
         self.tote.setText(translate("PickingScreen", "into {tote}").format(tote=card.tote) if card.tote else
                           translate("PickingScreen", "no tote"))
         self.order.setText(translate("PickingScreen", "Order {order}").format(order=card.order_number))
+        # QProgressBar.setValue repaints at once when the value moves; drawn with the rest of the page instead.
+        self.progress.setUpdatesEnabled(False)
         self.progress.setRange(0, max(card.lines_total, 1))
         self.progress.setValue(card.lines_done)
+        self.progress.setUpdatesEnabled(True)
         self.progress.setFormat(translate("PickingScreen", "{done} / %n line(s)", None, card.lines_total)
                                 .format(done=card.lines_done))
         self.buttons["count"].setEnabled(card.picked_qty > 0 or at_bin)

@@ -123,6 +123,7 @@ class FitLabel(QLabel):
         self._colours = ("transparent", "")
         self._full = ""
         self._applied: tuple | None = None
+        self._fitted: tuple | None = None
         self.setFixedHeight(QFontMetrics(self._font(pixel_size)).lineSpacing() + 8)
 
     def _font(self, size: int) -> QFont:
@@ -156,6 +157,10 @@ class FitLabel(QLabel):
 
     def _fit(self) -> None:
         room = max(self.width() - 16, 1)  # the 8 px padding each side, below
+        fitted = (self._full, room, self._base, self._colours)
+        if fitted == self._fitted:
+            return  # the line is told the same again and again (every status): nothing to lay out
+        self._fitted = fitted
         size, shown = fit_one_line(self._font(self._base), self._full, room, self._base, self.SMALLEST_PIXEL_SIZE)
         style = (size, *self._colours)
         if style != self._applied:
@@ -218,7 +223,9 @@ class SyncStatusBar(QWidget):
     def show_status(self, status: SyncStatus) -> None:
         words, colour, details = describe(status, self.compact)
         self.state.setText(f"● {words}")
-        self.state.setStyleSheet(f"color: {colour}; font-weight: 700;")
+        style = f"color: {colour}; font-weight: 700;"
+        if self.state.styleSheet() != style:  # a new style sheet re-polishes the label: only when it changes
+            self.state.setStyleSheet(style)
         self.details.setText(details)
         alarm = alarm_text(status, self.compact)
         text = alarm if alarm is not None else offline_text(status, self.compact)
