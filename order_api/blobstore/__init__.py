@@ -32,11 +32,20 @@ CONTENT_TYPES: dict[str, str] = {
     "image/tiff": ".tif",
     "image/webp": ".webp",
     "image/heic": ".heic",
+    "image/heif": ".heif",
     "image/x-adobe-dng": ".dng",
     "image/x-canon-cr2": ".cr2",
     "image/x-canon-cr3": ".cr3",
     "image/x-nikon-nef": ".nef",
     "image/x-sony-arw": ".arw",
+    "image/x-fuji-raf": ".raf",
+    "image/x-olympus-orf": ".orf",
+    "image/x-panasonic-rw2": ".rw2",
+    "image/x-pentax-pef": ".pef",
+    "image/x-samsung-srw": ".srw",
+    "image/x-sigma-x3f": ".x3f",
+    "image/x-phaseone-iiq": ".iiq",
+    "image/x-hasselblad-3fr": ".3fr",
     "application/octet-stream": ".raw",  # camera RAW formats without a registered type
 }
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from sync.api import ApiError, AuthRequired, BadResponse, OrderApi, RequestRefused, SessionChanged
+from sync.api import ApiError, AuthRequired, BadResponse, Offline, OrderApi, RequestRefused, ServerBusy, SessionChanged
 from sync.retry import Backoff, RetryPolicy
 from sync.upload.control import RunControl
 from sync.upload.parts import FileFailed, Halted, PartBuffers, PartSender, Targets, UploadGone, fetch_upload
@@ -41,9 +41,16 @@ _NO_SESSION = (AuthRequired, SessionChanged)
 PARTS_IN_FLIGHT = 4
 FILES_IN_FLIGHT = 2
 
-# Camera raw types that the mimetypes table does not know; the server decides what it accepts.
-_RAW_TYPES = {".dng": "image/x-adobe-dng", ".cr2": "image/x-canon-cr2", ".cr3": "image/x-canon-cr3",
-              ".nef": "image/x-nikon-nef", ".arw": "image/x-sony-arw", ".heic": "image/heic"}
+# The type declared for each photo type a folder is searched for (sync/upload/folders.py), written
+# out rather than asked of the platform's mimetypes table, which differs between machines (a
+# .raf is "image/x-fuji-raf" on one, unknown on another); the server decides what it accepts.
+PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".tif": "image/tiff",
+               ".tiff": "image/tiff", ".webp": "image/webp", ".heic": "image/heic", ".heif": "image/heif",
+               ".dng": "image/x-adobe-dng", ".cr2": "image/x-canon-cr2", ".cr3": "image/x-canon-cr3",
+               ".nef": "image/x-nikon-nef", ".arw": "image/x-sony-arw", ".raf": "image/x-fuji-raf",
+               ".orf": "image/x-olympus-orf", ".rw2": "image/x-panasonic-rw2", ".pef": "image/x-pentax-pef",
+               ".srw": "image/x-samsung-srw", ".x3f": "image/x-sigma-x3f", ".iiq": "image/x-phaseone-iiq",
+               ".3fr": "image/x-hasselblad-3fr"}
 # Refusals of a completion that the next run resolves by reconciling with the server's parts.
 _RETRYABLE_CODES = {"parts_missing", "upload_busy", "etag_mismatch"}
 # Answers meaning the server's upload is gone (aborted, expired, failed by the store).
@@ -75,7 +82,7 @@ class Summary:
 def content_type_of(name: str) -> str:
     """The content type declared for a file name; the server refuses the types it does not take."""
     suffix = name[name.rfind("."):].lower() if "." in name else ""
-    return _RAW_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return PHOTO_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 class Uploader:
@@ -159,6 +166,7 @@ class Uploader:
         http = self._http or httpx.Client(timeout=httpx.Timeout(120.0, connect=10.0),
                                           limits=httpx.Limits(max_connections=self._parts_in_flight + 2))
         sleep = self._control.sleep if self._sleep is None else (lambda s, _file_id: self._sleep(s))
+        self._wait = sleep
         self._sender = PartSender(http, self._retry, sleep, self._control.halted, lambda: self._bucket)
         try:
             with ThreadPoolExecutor(self._parts_in_flight, thread_name_prefix="upload-part") as parts, \
@@ -242,13 +250,13 @@ class Uploader:
         self._check_unchanged(queued)
         session = self._queue.session(queued.id)
         if session is None:
-            upload = self._refusals(lambda: self._api.create_upload(
+            upload = self._patiently(queued.id, lambda: self._api.create_upload(
                 sku=queued.sku, filename=queued.path.name, size=queued.size,
                 content_type=content_type_of(queued.path.name)))
             self._queue.start_session(queued.id, upload["upload_id"], upload["part_size"], upload["part_count"])
             to_send = set(range(1, upload["part_count"] + 1))
         else:
-            upload = self._refusals(lambda: fetch_upload(self._api, session.upload_id))
+            upload = self._patiently(queued.id, lambda: fetch_upload(self._api, session.upload_id))
             if upload["status"] == "complete":  # completed before the client could note it
                 self._queue.finish(queued.id, upload.get("sha256") or "")
                 self._book.add(queued.id, queued.size, sent=False)
@@ -261,7 +269,7 @@ class Uploader:
         with self._sending:
             sha256 = self._send_parts(queued, upload, to_send, parts)
         self._check_unchanged(queued)  # the hash must be of the file as queued, not one edited meanwhile
-        done = self._refusals(lambda: self._api.complete_upload(
+        done = self._patiently(queued.id, lambda: self._api.complete_upload(
             upload["upload_id"], sha256=sha256,
             parts=[{"number": n, "etag": p.etag} for n, p in sorted(self._queue.stored_parts(queued.id).items())]))
         if done["status"] != "complete":
@@ -345,6 +353,27 @@ class Uploader:
             if not released:
                 data.release()
                 self._buffers.give(buf)
+
+    def _patiently(self, file_id: int, call: Callable[[], dict]) -> dict:
+        """A call of the file's own way (create, look up, complete) with the patience of its parts.
+
+        The API client gives up on an unreachable or failing server after a few quick tries; a
+        server away for a few seconds while a file completes must not cost that file the run.
+        A cancel or stop ends the wait at once.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._refusals(call)
+            except (Offline, ServerBusy) as exc:
+                if attempt + 1 >= self._retry.attempts:
+                    raise
+                log.warning("Upload %d waits for the server (attempt %d of %d): %s", file_id, attempt + 1,
+                            self._retry.attempts, exc)
+                self._wait(self._retry.wait(attempt, getattr(exc, "retry_after", None)), file_id)
+                if self._control.halted(file_id):
+                    raise Halted() from exc
+                attempt += 1
 
     def _refusals(self, call: Callable[[], dict]) -> dict:
         """Run an API call; a refusal for good (unknown SKU, unsupported type, SHA-256 mismatch) ends the file."""

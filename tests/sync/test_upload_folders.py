@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from order_api.blobstore import CONTENT_TYPES
 from sync.upload.folders import (EMPTY, HIDDEN, NOT_A_PHOTO, PHOTO_SUFFIXES, SEEN_FOLDER, SYSTEM, TEMPORARY,
                                  Skipped, select_photos)
+from sync.upload.transfer import PHOTO_TYPES, content_type_of
 
 
 def put(root: Path, name: str, data: bytes = b"\xff\xd8photo") -> Path:
@@ -33,6 +35,16 @@ def test_a_folder_gives_its_image_and_raw_files_at_every_depth_in_name_order(tmp
         names, key=lambda n: (n.count("/"), n.casefold()))  # in each folder its files first, then its subfolders
     assert found.skipped == []
     assert {Path(n).suffix.lower() for n in names} == PHOTO_SUFFIXES
+
+
+def test_every_photo_type_a_folder_gives_is_declared_as_a_type_the_server_takes():
+    # Declared from the client's own table, not the platform's mimetypes (a .raf or .heif was
+    # "application/octet-stream" on one machine, a type the server refused on another).
+    declared = {suffix: content_type_of(f"IMG_0001{suffix.upper()}") for suffix in PHOTO_SUFFIXES}
+    assert set(PHOTO_TYPES) == PHOTO_SUFFIXES
+    assert {s: t for s, t in declared.items() if t not in CONTENT_TYPES} == {}
+    assert {s: t for s, t in declared.items() if CONTENT_TYPES[t] != (".jpg" if s == ".jpeg" else ".tif" if s == ".tiff"
+                                                                       else s)} == {}
 
 
 def test_hidden_temporary_system_empty_and_other_files_in_a_folder_are_skipped_with_the_reason(tmp_path):

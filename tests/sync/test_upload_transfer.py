@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from order_api.models import Asset, Upload
 from sync.answers import Tokens
+from sync.api import Offline
 from sync.upload.queue import UploadQueue
 from sync.upload.ratelimit import TokenBucket
 from sync.upload.transfer import FileOutcome, Progress, Uploader
@@ -61,7 +62,8 @@ def _photo(tmp_path: Path, name: str, size: int) -> Path:
 
 def _uploader(core, transport: PartTransport | None = None, **kwargs) -> tuple[Uploader, httpx.Client]:
     http = httpx.Client(transport=transport or PartTransport(), timeout=30)
-    return Uploader(UploadQueue(core.store), core.api, http=http, sleep=lambda s: None, **kwargs), http
+    kwargs.setdefault("sleep", lambda s: None)
+    return Uploader(UploadQueue(core.store), core.api, http=http, **kwargs), http
 
 
 def _stored(server, path: Path) -> Asset:
@@ -459,3 +461,29 @@ def _network_down(request):
 def _asset_count(server) -> int:
     with server.db.read() as s:
         return len(s.execute(select(Asset.id)).all())
+
+
+def test_a_server_away_for_a_while_at_completion_costs_the_file_a_wait_not_the_run(server, core, tmp_path):
+    # The API client gives up after its own few quick tries; the completion then waits as long as a
+    # part would (the uploader's retry policy) instead of failing the file for this run.
+    photo = _photo(tmp_path, "IMG_W.JPG", PART + 3)
+    queue = UploadQueue(core.store)
+    [queued] = queue.add([photo], lambda p: "SKU-1")
+    complete, refused = core.api.complete_upload, []
+
+    def away_three_times(*args, **kwargs):
+        if len(refused) < 3:
+            refused.append(args[0])
+            raise Offline("Cannot reach the order API (connection refused) after 3 attempts.")
+        return complete(*args, **kwargs)
+
+    core.api.complete_upload = away_three_times
+    waits: list[float] = []
+    uploader, http = _uploader(core, sleep=waits.append)  # the retry policy's waits, not spent in a test
+
+    summary = uploader.run()
+
+    assert summary.files[queued.id].state == "done"
+    assert len(refused) == 3 and len(waits) == 3 and all(w > 0 for w in waits)
+    _stored(server, photo)
+    http.close()
