@@ -101,6 +101,24 @@ def test_changes_trickling_in_are_pulled_in_paced_rounds_and_all_arrive(server, 
     assert 1 <= len(asked) <= 4  # 12 changes over ~1.3 s: rounds at most a second apart
 
 
+def test_a_burst_of_scans_goes_out_in_one_push_after_the_burst(server, open_core):
+    # Each push is a request and journal bookkeeping on the interpreter the screen shares: it waits
+    # for the rest of the burst instead of going out inside each scan's verdict.
+    options = EngineOptions(long_poll_s=2.0, push_gather_s=0.5, backoff=Backoff(base=0.05, cap=0.2))
+    core = _signed_in(server, open_core, options=options)
+    tasks = _claim(core)["tasks"]
+    core.engine.start()
+    core.engine.wait_for(lambda s: s.state is SyncState.IDLE, 30)
+    pushed, push = [], core.api.push
+    core.api.push = lambda device, mutations, *args, **kwargs: pushed.append(len(mutations)) or push(
+        device, mutations, *args, **kwargs)
+    for n in range(8):  # some are over-picks the server refuses: they go out all the same
+        _pick(core, tasks[n % len(tasks)], 1)
+        time.sleep(0.02)  # a picker's pace within a burst, not a wait for the engine
+    assert core.engine.wait_for(lambda s: s.pending == 0, 30).pending == 0
+    assert pushed == [8]
+
+
 def test_a_pick_for_an_order_cancelled_meanwhile_lands_in_the_rejected_list(server, open_core):
     core = _signed_in(server, open_core)
     task = _claim(core)["tasks"][0]
