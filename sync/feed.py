@@ -48,9 +48,6 @@ class PullPage:
     has_more: bool
     reset: bool
     audiences: list[str]
-    # Each change's indexed columns, read (and its row checked against its entity) before the page is
-    # stored, on the thread that fetched it: sync.store.replica.with_keys. None: read while storing.
-    keys: list | None = None
 
 
 class FeedError(ValueError):

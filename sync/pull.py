@@ -69,9 +69,7 @@ class PagesAhead:
 
     def ask(self, plan: replica.PullPlan) -> None:
         """Request the page of plan now; take(plan) hands it over."""
-        # Its rows' columns are read on this thread too, while the pull thread stores the page before.
-        self._coming = (plan, self._pool.submit(
-            lambda: replica.with_keys(self._api.pull(plan.cursor, self._limit, 0, plan.audiences))))
+        self._coming = (plan, self._pool.submit(self._api.pull, plan.cursor, self._limit, 0, plan.audiences))
 
     def take(self, plan: replica.PullPlan) -> Future[PullPage] | None:
         """The request made ahead for exactly plan, if any; one made for another plan is dropped."""
@@ -257,8 +255,7 @@ class Puller:
 
         def poll() -> None:
             try:
-                answer["page"] = replica.with_keys(self._api.pull(plan.cursor, self._options.pull_limit, wait,
-                                                                  plan.audiences))
+                answer["page"] = self._api.pull(plan.cursor, self._options.pull_limit, wait, plan.audiences)
             except BaseException as exc:  # noqa: BLE001 - handed to the worker below
                 answer["error"] = exc
             finally:

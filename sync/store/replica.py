@@ -14,7 +14,7 @@ who comes back later pulls only what changed meanwhile.
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from operator import attrgetter
 
 import msgspec
@@ -52,30 +52,6 @@ _KEYS: dict[str, Callable[[bytes], tuple]] = {
 
 class BadRow(ValueError):
     """A row of a page cannot be stored (an id that is no number, an indexed field that is no scalar)."""
-
-
-def read_keys(changes: Iterable) -> list:
-    """The indexed columns of each change, in order: a tuple for an upsert of a known entity (its row
-    checked against the entity on the way), else None; a row that fails gets the BadRow that storing
-    the page raises when it reaches that row."""
-    out: list = []
-    add = out.append
-    for ch in changes:
-        keys = _KEYS.get(ch.entity)
-        if keys is None or ch.op != "upsert":
-            add(None)
-            continue
-        try:
-            add(keys(ch.data))
-        except (ValueError, msgspec.MsgspecError) as exc:
-            add(BadRow(f"{ch.entity} {ch.id!r} (version {ch.version}) cannot be stored: {exc}"))
-    return out
-
-
-def with_keys(page):
-    """The page (sync.feed.PullPage) with its rows' indexed columns read: done on the thread that fetched
-    it, while the pull thread stores the page before (SQLite lets go of the interpreter while it writes)."""
-    return page if page.reset or page.keys is not None else replace(page, keys=read_keys(page.changes))
 
 
 class StalePlan(Exception):
@@ -271,23 +247,20 @@ def store_page(conn: Connection, plan: PullPlan, page) -> int:
         wipe(conn, plan.audiences)
         return 0
     bits = {a: 1 << held[a][0] for a in served}
-    keyed = getattr(page, "keys", None)
-    count = _apply(conn, page.changes, read_keys(page.changes) if keyed is None else keyed, bits)
+    count = _apply(conn, page.changes, bits)
     conn.exec_driver_sql("UPDATE replica_audiences SET cursor = ? WHERE name = ?", [(page.cursor, a) for a in served])
     if plan.behind and not page.has_more:
         _merge(conn)
     return count
 
 
-def _apply(conn: Connection, changes: Iterable, keyed: list, bits: dict[str, int]) -> int:
-    """Set and clear the changes' audience bits, executemany per entity, no SELECT per row.
-
-    keyed: read_keys(changes), each upsert's indexed columns (or the BadRow of its row)."""
+def _apply(conn: Connection, changes: Iterable, bits: dict[str, int]) -> int:
+    """Set and clear the changes' audience bits, executemany per entity, no SELECT per row."""
     upserts: dict[str, list[tuple]] = defaultdict(list)
     tombstones: dict[str, list[tuple]] = defaultdict(list)
     emptied: dict[str, set[tuple]] = defaultdict(set)
     count = 0
-    for ch, read in zip(changes, keyed, strict=True):  # the hot loop of an initial sync: kept flat on purpose
+    for ch in changes:  # the hot loop of an initial sync: kept flat on purpose
         count += 1
         bit = bits.get(ch.audience)
         if bit is None:
@@ -310,12 +283,8 @@ def _apply(conn: Connection, changes: Iterable, keyed: list, bits: dict[str, int
                 _flush(conn, _TOMBSTONE, tombstones, entity)
             if keys is None:
                 upserts[entity].append((*key, ch.version, str(ch.data, "utf-8"), bit))
-            elif read.__class__ is BadRow:
-                raise read
             else:
-                upserts[entity].append((*key, ch.version, str(ch.data, "utf-8"), *read, bit))
-        except BadRow:
-            raise
+                upserts[entity].append((*key, ch.version, str(ch.data, "utf-8"), *keys(ch.data), bit))
         except (ValueError, msgspec.MsgspecError) as exc:
             raise BadRow(f"{ch.entity} {ch.id!r} (version {ch.version}) cannot be stored: {exc}") from None
     for entity in list(upserts):
