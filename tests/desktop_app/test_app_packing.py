@@ -325,3 +325,27 @@ def test_an_order_left_open_at_a_switch_of_person_is_told_to_the_next_person_and
     d.scan(order["tote"])  # sam takes it up from the start
     assert view.idle_page.left.text() == "" and view.session.draft.number == order["number"]
     assert view.session.draft.units_verified == 0
+
+
+def test_an_order_left_open_is_still_told_after_someone_who_did_not_pack_here(bench, server):
+    # Sam's badge comes over ben's open order, sam does what he came for elsewhere and signs out;
+    # ben comes back to the bench: the order he left is told to him, until a scan at the bench.
+    [order] = picked_orders(server, 1)
+    d = bench()
+    d.sign_in("ben", "2222")
+    view = _pack_section(d, 2)
+    d.scan(order["tote"])
+    d.scan(order["gtin"])
+    d.scan("U0004")
+    d.window.signin.pin.setText("1111")
+    d.press(Qt.Key.Key_Return)
+    d.qtbot.waitUntil(lambda: d.app.station.person.username == "sam", timeout=15_000)
+    d.app.station.show_section("exceptions")  # never at the bench
+    d.app.station.sign_out()
+    d.sign_in("ben", "2222")
+    d.qtbot.waitUntil(lambda: d.app.station.current_section() == "pack", timeout=15_000)
+    told = f"{order['number']} was left open when the person changed"
+    assert view.session.user == "ben" and told in view.idle_page.left.text()
+    d.scan(order["tote"])  # taken up again: the notice has done its work
+    assert view.idle_page.left.text() == "" and view.session.draft.number == order["number"]
+    assert view._left == ""

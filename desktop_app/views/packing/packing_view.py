@@ -61,7 +61,7 @@ class PackingView(QWidget):
         self.session: PackingSession | None = None
         self.entry = ""  # digits typed for a count or a weight
         self._waiting: tuple[float, int] | None = None  # (when, how many orders wait), for the idle page
-        self._left = ""  # the order the person before left open, told to the next person who signs in
+        self._left = ""  # the order a person before left open, told until someone scans at this bench
         self._counting = False
         self.scale_words = translate(CTX, "No scale: type the weight")
         self.scale_ready: bool | None = None  # None: this bench has no scale
@@ -92,9 +92,9 @@ class PackingView(QWidget):
         self.session = session
         self.entry, self._waiting = "", None
         self.idle_page.waiting.setText("")
+        # Told to every next person until one of them scans at this bench: one who only passes
+        # through another section (a supervisor at the bench for a minute) does not take it along.
         self.idle_page.left.setText(self._left if session is not None else "")
-        if session is not None:
-            self._left = ""  # told to this person; it stays on their screen until their next scan
         if session is not None and self.scale_ready is not None:
             session.scale_ready = self.scale_ready
         self.refresh()
@@ -107,6 +107,7 @@ class PackingView(QWidget):
             return
         self.entry = ""
         self.idle_page.left.setText("")
+        self._left = ""  # said: the person at the bench acts now
         self._act(self.session.scan(code))
 
     def weighed(self, grams: int, stable: bool) -> None:
