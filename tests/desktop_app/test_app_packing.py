@@ -299,7 +299,8 @@ def test_an_item_in_several_waiting_orders_asks_which_and_a_tote_beats_it(bench,
     assert view.session.draft.order_id == sharing[0]["id"] and view.session.draft.units_verified == 0
 
 
-def test_an_order_left_open_at_a_switch_of_person_is_told_to_the_next_person_and_saved_nowhere(bench, server):
+def _sam_comes_over_an_order_ben_left_open(bench, server):
+    """Ben opens an order and verifies one unit; sam's badge comes over it and sam signs in."""
     [order] = picked_orders(server, 1)
     d = bench()
     d.sign_in("ben", "2222")
@@ -308,11 +309,15 @@ def test_an_order_left_open_at_a_switch_of_person_is_told_to_the_next_person_and
     d.scan(order["gtin"])  # one unit verified, the parcel still open
     assert view.session.draft.units_verified == 1
     before = d.outbox()
-
     d.scan("U0004")  # sam's badge over ben's open order
     d.window.signin.pin.setText("1111")
     d.press(Qt.Key.Key_Return)
     d.qtbot.waitUntil(lambda: d.app.station.person.username == "sam", timeout=15_000)
+    return d, view, order, before
+
+
+def test_an_order_left_open_at_a_switch_of_person_is_told_to_the_next_person_and_saved_nowhere(bench, server):
+    d, view, order, before = _sam_comes_over_an_order_ben_left_open(bench, server)
     d.window.nav_buttons["pack"].click()
     assert view.session.user == "sam" and view.session.draft is None
     assert view.pages.currentWidget() is view.idle_page
@@ -330,16 +335,7 @@ def test_an_order_left_open_at_a_switch_of_person_is_told_to_the_next_person_and
 def test_an_order_left_open_is_still_told_after_someone_who_did_not_pack_here(bench, server):
     # Sam's badge comes over ben's open order, sam does what he came for elsewhere and signs out;
     # ben comes back to the bench: the order he left is told to him, until a scan at the bench.
-    [order] = picked_orders(server, 1)
-    d = bench()
-    d.sign_in("ben", "2222")
-    view = _pack_section(d, 2)
-    d.scan(order["tote"])
-    d.scan(order["gtin"])
-    d.scan("U0004")
-    d.window.signin.pin.setText("1111")
-    d.press(Qt.Key.Key_Return)
-    d.qtbot.waitUntil(lambda: d.app.station.person.username == "sam", timeout=15_000)
+    d, view, order, _ = _sam_comes_over_an_order_ben_left_open(bench, server)
     d.app.station.show_section("exceptions")  # never at the bench
     d.app.station.sign_out()
     d.sign_in("ben", "2222")
