@@ -351,7 +351,13 @@ class Outbox:
 
     def settle(self, conn_cursor: int) -> int:
         """Acked mutations whose effects a pull up to cursor has brought are done; returns how many."""
-        with self._write_order:
+        with self._write_order:  # acks are filed under it too: none comes between the look and the write
+            live = self._shared.live
+            if live is not None:
+                with live.lock:
+                    due = bool(live.acked) and live.acked[0][0] <= conn_cursor
+                if not due:
+                    return 0  # every pulled page asks; a journal transaction for nothing cost one each
             with self._store.journal.write(synced=False) as conn:
                 count = _settle(conn, conn_cursor)
             self._in_memory(settled=conn_cursor)

@@ -76,3 +76,19 @@ def test_an_append_on_a_full_disk_is_refused_whole_and_the_sequence_has_no_gap(t
     after = outbox.append("anna", "pick.confirm", {"task": -1})
     assert after.seq == len(kept) + 1
     store.close()
+
+
+def test_a_pulled_page_with_nothing_to_settle_writes_nothing_to_the_journal(tmp_path):
+    # Every pulled page asks the outbox to settle; with the queue indexed in memory, a page that
+    # settles nothing takes no write lock on the journal (where the scans' actions are committed).
+    store = LocalStore.open(tmp_path)
+    outbox = Outbox(store)
+    outbox.track(lambda mutation: [])
+    a = outbox.append("anna", "pick.confirm", {"task": 1})
+    writes, write = [], store.journal.write
+    store.journal.write = lambda **kwargs: writes.append(kwargs) or write(**kwargs)
+    assert outbox.settle(100) == 0 and writes == []  # pending, not acked: nothing to settle
+    outbox.record_results([a], [Result(a.id, "applied")], push_cursor=42)
+    writes.clear()
+    assert outbox.settle(41) == 0 and writes == []  # acked, but the replica is not there yet
+    assert outbox.settle(42) == 1 and len(writes) == 1 and outbox.in_view() == []
