@@ -33,7 +33,7 @@ REDRAW_MS = 100
 STATUS_MS = 250
 
 # What people read; kept together so that translation finds them in one place (context "Station").
-SCAN_BADGE = QT_TRANSLATE_NOOP("Station", "Scan your badge to sign in.")
+NOT_A_BADGE = QT_TRANSLATE_NOOP("Station", "That was not a badge. Scan your badge, or type your name and PIN.")
 NOT_YOUR_WORK = {
     LocationLabel: QT_TRANSLATE_NOOP("Station", "This bin label is not used in your work."),
     ToteCode: QT_TRANSLATE_NOOP("Station", "This tote is not used in your work."),
@@ -135,9 +135,9 @@ class Station(QObject):
             if isinstance(code, UserBadge):
                 self.window.signin.badge_scanned(code.code)
             else:
-                message = code.said(translate) if isinstance(code, Unrecognised) else SCAN_BADGE
-                if not isinstance(code, Unrecognised):  # the scan classification words the reason of the other
-                    message = translate("Station", SCAN_BADGE)
+                # Whatever else it was (a product, four digits typed at a scanner's speed), here it is
+                # only not a badge: the classifier's reasons speak of product codes and bins.
+                message = translate("Station", NOT_A_BADGE)
                 self.window.signin.show_error(message)
                 self.banners.show("reject", message)
             return

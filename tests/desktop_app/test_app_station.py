@@ -64,6 +64,18 @@ def test_the_status_line_follows_counts_at_its_own_pace_and_news_at_once(drive):
     assert shown[-1].state is SyncState.OFFLINE  # not after the line's turn: at once
 
 
+def test_on_the_sign_in_form_anything_but_a_badge_is_told_as_not_a_badge(drive):
+    # Four digits typed at a scanner's speed, or a product scanned by habit: the form says what it
+    # wants, never the classifier's reason about product codes.
+    d = drive()
+    for code in ("4444", "4006381333931", "A-01-01-1"):
+        d.scan(code)
+        assert d.window.signin.error.text() == "That was not a badge. Scan your badge, or type your name and PIN."
+        assert d.banner() == ("reject", d.window.signin.error.text())
+    d.scan("U0001")  # anna's badge
+    assert d.window.signin.username.text() == "Badge U0001"
+
+
 def test_a_wrong_pin_is_shown_in_the_form_and_the_next_try_works(drive):
     d = drive()
     signin = d.window.signin
