@@ -27,8 +27,9 @@ next paint event; the longest gap between ticks of a 5 ms timer on the main thre
 5 ms, over the whole run; pull pages as distinct replica cursors an engine listener saw.
 --profile adds a cProfile of the main thread inside the Enter key events. --phases times the parts of
 a scan's way, per kind of scan: PickingSession.scan (judging it on the UI thread), from handing
-an action over to its being stored (Submission.when_done, the journal writer), and every
-PickingView._draw (the page drawn for a verdict or a pull), printed after the table.
+an action over to its being stored (Submission.when_done, the journal writer), from "stored" to
+the UI thread taking the verdict up, and every PickingView._draw (the page drawn for a verdict or
+a pull), printed after the table.
 
 The script drives the app only through what a person does (wedge bursts, Feedback.shown), so the
 same file also runs against an older checkout of the app: PYTHONPATH=<checkout> from that folder.
