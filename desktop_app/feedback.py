@@ -192,9 +192,11 @@ class FlashBanner(QLabel):
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
         """The height the message takes at this width in the type it is drawn in (a layout check asks)."""
+        return self._text_height(self.text_font(), width) + 2 * self.PADDING
+
+    def _text_height(self, font: QFont, width: int) -> int:
         room = QRect(0, 0, max(width - 2 * self.PADDING, 1), 100_000)
-        needed = QFontMetrics(self.text_font()).boundingRect(room, Qt.TextFlag.TextWordWrap, self.text()).height()
-        return needed + 2 * self.PADDING
+        return QFontMetrics(font).boundingRect(room, Qt.TextFlag.TextWordWrap, self.text()).height()
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(0, self.height())
@@ -215,15 +217,13 @@ class FlashBanner(QLabel):
 
     def _fit(self) -> None:
         """The largest type, down to SMALLEST_PIXEL_SIZE, in which the message fits the banner."""
-        room = QRect(0, 0, max(self.width() - 2 * self.PADDING, 1), 100_000)
         height = self.height() - 2 * self.PADDING
         font = QFont(self.font())
         font.setBold(True)
         size = self._base_size
         while size > self.SMALLEST_PIXEL_SIZE:
             font.setPixelSize(size)
-            needed = QFontMetrics(font).boundingRect(room, Qt.TextFlag.TextWordWrap, self.text()).height()
-            if needed <= height:
+            if self._text_height(font, self.width()) <= height:
                 break
             size -= 2
         self._pixel_size = size

@@ -68,8 +68,7 @@ class Station(QObject):
         self._redraw.timeout.connect(self._data_changed)
         self._status_due = QTimer(self, singleShot=True, interval=STATUS_MS)
         self._status_due.timeout.connect(self._show_latest_status)
-        self._status_late = False  # a status came while the line waits its turn
-        self._told: tuple | None = None  # _news() of the status the line shows
+        self._shown: SyncStatus | None = None  # the status the line shows (self._status may be newer)
         for section in sections:
             self.add(section)
         window.signin.submitted.connect(self.sign_in)
@@ -260,20 +259,17 @@ class Station(QObject):
 
     def show_status(self, status: SyncStatus) -> None:
         self._status = status
-        if self._status_due.isActive() and _news(status) == self._told:
-            self._status_late = True  # only counts moved (or online <-> sending): shown when the line's turn comes
-        else:
+        # Only counts moved (or online <-> sending): shown when the line's turn comes.
+        if not (self._status_due.isActive() and self._shown is not None and _news(status) == _news(self._shown)):
             self._show_status_now()
 
     def _show_latest_status(self) -> None:
-        if self._status_late:
+        if self._status is not self._shown:
             self._show_status_now()
 
     def _show_status_now(self) -> None:
-        self._status_late = False
         self._status_due.start()
-        status = self._status
-        self._told = _news(status)
+        status = self._shown = self._status
         self.window.status.show_status(status)
         seen = (status.cursor, status.pending, status.rejected)
         if seen != self._seen:

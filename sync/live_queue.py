@@ -84,6 +84,10 @@ class LiveQueue:
         self.pending.pop(mutation_id, None)
         return entry
 
+    def settles_any(self, cursor: int) -> bool:
+        """Whether a replica at cursor would settle an acked mutation (settle() would drop something)."""
+        return bool(self.acked) and self.acked[0][0] <= cursor
+
     def settle(self, cursor: int) -> None:
         while self.acked and self.acked[0][0] <= cursor:
             ack, _, mutation_id = heapq.heappop(self.acked)

@@ -355,7 +355,7 @@ class Outbox:
             live = self._shared.live
             if live is not None:
                 with live.lock:
-                    due = bool(live.acked) and live.acked[0][0] <= conn_cursor
+                    due = live.settles_any(conn_cursor)
                 if not due:
                     return 0  # every pulled page asks; a journal transaction for nothing cost one each
             with self._store.journal.write(synced=False) as conn:

@@ -53,7 +53,7 @@ def fit_one_line(font: QFont, text: str, room: int, largest: int, smallest: int)
     return size, _sized(font, size).elidedText(text, Qt.TextElideMode.ElideRight, max(room, 1))
 
 
-def _restyle(widget: QWidget, style: str) -> None:
+def restyle(widget: QWidget, style: str) -> None:
     if widget.styleSheet() != style:  # a new style sheet re-polishes the widget: only when it changes
         widget.setStyleSheet(style)
 
@@ -143,7 +143,7 @@ class FittedLabel(_Refits, QLabel):
         style = [f"font-size: {size}px;"] if self._own_largest or size != self._largest else []
         style += [f"font-weight: {self._weight};"] if self._weight is not None else []
         style += [f"color: {self._colour};"] if self._colour else []
-        _restyle(self, " ".join(style))
+        restyle(self, " ".join(style))
 
 
 class FittedButton(_Refits, QPushButton):
@@ -205,7 +205,7 @@ class FittedButton(_Refits, QPushButton):
                 self.setMinimumWidth(self.minimumSizeHint().width())  # a layout gives an Ignored widget its minimum
             size, shown = fit_one_line(self.font(), self.title, self.width() - self._frame(), self._largest,
                                        self._smallest)
-            _restyle(self, f"font-size: {size}px;" if size != self._largest else "")
+            restyle(self, f"font-size: {size}px;" if size != self._largest else "")
             shown = shown if self._elide else self.title
             if shown != self.text():
                 super().setText(shown)

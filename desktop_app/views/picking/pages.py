@@ -5,7 +5,7 @@ from PySide6.QtGui import QIntValidator, QKeyEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QVBoxLayout, QWidget
 
 from desktop_app.i18n import translate
-from desktop_app.views.fitted import FittedButton, FittedLabel
+from desktop_app.views.fitted import FittedButton, FittedLabel, restyle
 from desktop_app.views.shell.style import Layout
 from desktop_app.workflows.picking import SHORT_REASONS, BatchSummary, TaskCard, ToteCard
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
@@ -20,11 +20,6 @@ SHORT_WORDS = {"not_found": QT_TRANSLATE_NOOP("PickingScreen", "Not found"),
 def _label(text: str = "", name: str = "", center: bool = False) -> FittedLabel:
     """A text of the page: it wraps, and where a word is still too wide its type is set smaller."""
     return FittedLabel(text, name, center=center)
-
-
-def _restyle(label: QLabel, style: str) -> None:
-    if label.styleSheet() != style:  # a new style sheet re-polishes the label: only when it changes
-        label.setStyleSheet(style)
 
 
 def _button(text: str, name: str, primary: bool = False, even: bool = False) -> FittedButton:
@@ -169,7 +164,7 @@ class TaskPage(QWidget):
         # the scan's verdict (a few ms a task); a new size is laid out with the next paint.
         folded = at_bin and self.handheld
         if not folded:
-            _restyle(self.location, f"font-size: {self._aside}px; font-weight: 700;" if at_bin else "")
+            restyle(self.location, f"font-size: {self._aside}px; font-weight: 700;" if at_bin else "")
         self.location.setMaximumHeight(0 if folded else QWIDGETSIZE_MAX)
         self.location.setText("" if folded else card.location_label)
         if at_bin:

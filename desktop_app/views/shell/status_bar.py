@@ -12,7 +12,7 @@ from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedLayout, QWidget
 
 from desktop_app.i18n import translate
-from desktop_app.views.fitted import fit_one_line
+from desktop_app.views.fitted import fit_one_line, restyle
 from desktop_app.views.shell.style import Layout
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.connectivity import SyncState
@@ -223,9 +223,7 @@ class SyncStatusBar(QWidget):
     def show_status(self, status: SyncStatus) -> None:
         words, colour, details = describe(status, self.compact)
         self.state.setText(f"● {words}")
-        style = f"color: {colour}; font-weight: 700;"
-        if self.state.styleSheet() != style:  # a new style sheet re-polishes the label: only when it changes
-            self.state.setStyleSheet(style)
+        restyle(self.state, f"color: {colour}; font-weight: 700;")
         self.details.setText(details)
         alarm = alarm_text(status, self.compact)
         text = alarm if alarm is not None else offline_text(status, self.compact)
