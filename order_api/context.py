@@ -21,7 +21,7 @@ class ChangeNotifier:
     """Wakes long-polling pulls when a transaction that published changes commits."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified when a long poll starts waiting
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self.closed = False
 
@@ -30,6 +30,11 @@ class ChangeNotifier:
         """How many long polls wait for a change right now."""
         with self._lock:
             return len(self._waiters)
+
+    def wait_for_waiters(self, count: int, timeout: float) -> bool:
+        """Block until at least `count` long polls wait (True) or timeout passes (False)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self._waiters) >= count, timeout)
 
     def close(self) -> None:
         """The server is stopping: long polls answer now instead of holding the shutdown up."""
@@ -61,6 +66,7 @@ class _Subscription:
         self._entry = (asyncio.get_running_loop(), self._event)
         with self._notifier._lock:
             self._notifier._waiters.add(self._entry)
+            self._notifier._lock.notify_all()
         return self
 
     async def __aexit__(self, *_exc) -> None:

@@ -316,6 +316,7 @@ class SyncEngine:
         settled = self.connectivity.state in (SyncState.SYNCING, SyncState.IDLE)
         wait = 0.0 if self._puller.catching_up or not settled else self.options.long_poll_s
         started = time.monotonic()
+        self._pull_wanted.clear()  # this round is the pull wanted so far: only a later wish cuts its pace short
         succeeded = self._puller.pull(wait=wait, until_caught_up=self._puller.catching_up, worker=True)
         if self._stop.is_set():
             return failures

@@ -116,10 +116,7 @@ def test_a_stopping_server_answers_its_open_long_polls_at_once(api, warehouse, s
 
     poller = threading.Thread(target=poll)
     poller.start()
-    deadline = time.monotonic() + 10
-    while api.ctx.notifier.waiting == 0:  # until the poll waits on the server
-        assert time.monotonic() < deadline, "the long poll never reached the server"
-        time.sleep(0.01)
+    assert api.ctx.notifier.wait_for_waiters(1, 10), "the long poll never reached the server"
     api.server.stop()  # waits at most 15 s for the server thread
     poller.join(5)
     # Answered (not cut off) with nothing new, long before the 30 s wait would have ended.

@@ -82,9 +82,9 @@ def test_a_change_on_the_server_reaches_the_replica_by_long_poll(server, open_co
 
 
 def test_changes_trickling_in_are_pulled_in_paced_rounds_and_all_arrive(server, open_core):
-    # Another device changing something every 100 ms would otherwise end a long poll each time: a
+    # Another device changing one thing after another would otherwise end a long poll each time: a
     # round (request, page, store, status) per change, on the same interpreter as the screen.
-    options = EngineOptions(long_poll_s=5.0, pull_pace_s=1.0, backoff=Backoff(base=0.05, cap=0.2))
+    options = EngineOptions(long_poll_s=5.0, pull_pace_s=5.0, backoff=Backoff(base=0.05, cap=0.2))
     core = _signed_in(server, open_core, user="sam", options=options)
     core.engine.start()
     core.engine.wait_for(lambda s: s.state is SyncState.IDLE, 30)
@@ -92,13 +92,12 @@ def test_changes_trickling_in_are_pulled_in_paced_rounds_and_all_arrive(server, 
     core.api.pull = lambda *args, **kwargs: asked.append(args) or pull(*args, **kwargs)
     office = server.sign_in("sam", pin="1111", device_id="office")
     orders = server.warehouse.orders[:12]
-    for order_id in orders:
+    for order_id in orders:  # back to back: each commit answers an open long poll at once
         assert office.http.post(f"/v1/orders/{order_id}/cancel").status_code == 200
-        time.sleep(0.1)  # the other device's pace, not a wait for this one
     core.engine.wait_for(lambda s: all((core.view.row("order", o) or {}).get("status") == "cancelled"
                                        for o in orders), 30)
     assert all(core.view.row("order", o)["status"] == "cancelled" for o in orders)
-    assert 1 <= len(asked) <= 4  # 12 changes over ~1.3 s: rounds at most a second apart
+    assert 1 <= len(asked) <= 2  # rounds at most 5 s apart: the first change, then the rest (6 unpaced)
 
 
 def test_a_burst_of_scans_goes_out_in_one_push_after_the_burst(server, open_core):
@@ -114,7 +113,6 @@ def test_a_burst_of_scans_goes_out_in_one_push_after_the_burst(server, open_core
         device, mutations, *args, **kwargs)
     for n in range(8):  # some are over-picks the server refuses: they go out all the same
         _pick(core, tasks[n % len(tasks)], 1)
-        time.sleep(0.02)  # a picker's pace within a burst, not a wait for the engine
     assert core.engine.wait_for(lambda s: s.pending == 0, 30).pending == 0
     assert pushed == [8]
 
