@@ -55,8 +55,9 @@ class EngineOptions:
     # While changes trickle in (another device picking), a long poll answers for each of them: at most
     # one pull round per this many seconds, so the screen's thread is not handed a page every 60 ms.
     pull_pace_s: float = 0.5
-    # Scans come in bursts: a push waits this long after the first action queued, and takes those
-    # queued meanwhile along, so the request and its bookkeeping fall after the scan's verdict is shown.
+    # Scans come in bursts: a push woken by a queued action waits this long and takes those queued
+    # meanwhile along, so the request and its bookkeeping fall after the scan's verdict is shown.
+    # A start, a kick or a retry push at once.
     push_gather_s: float = 0.2
     stuck_after_s: float = 600.0  # also how long pulls may fail while pushes work before `stale`
     backoff: Backoff = Backoff(base=1.0, cap=60.0)
@@ -84,6 +85,7 @@ class SyncEngine:
         self._exchange = threading.Lock()  # a push on the wire, or a page being stored
         self._stop = threading.Event()
         self._push_wanted = threading.Event()
+        self._queued_since = threading.Event()  # an action was queued since the last push round began
         self._pull_wanted = threading.Event()
         # Session changes, counted: a worker waiting for a person to sign in waits for the count
         # to move past the one it saw fail, so no wake-up is lost between the two workers.
@@ -242,6 +244,7 @@ class SyncEngine:
         # Runs in the thread that queued the action (the app's UI thread): only wake the
         # pusher, which reports the new status from its own thread.
         self.connectivity.fire("work")
+        self._queued_since.set()
         self._push_wanted.set()
 
     # --- one round, also used by `floorhand sync --once` -------------------------------
@@ -287,8 +290,9 @@ class SyncEngine:
     def _push_round(self, failures: int) -> int:
         """One wake-up of the pusher; returns the failures in a row after it."""
         self._push_wanted.wait(self._retry_delay(failures) if failures else None)
-        if not failures and self.options.push_gather_s:
-            self._stop.wait(self.options.push_gather_s)
+        if not failures and self.options.push_gather_s and self._queued_since.is_set():
+            self._stop.wait(self.options.push_gather_s)  # woken by a scan: the rest of its burst comes along
+        self._queued_since.clear()
         self._push_wanted.clear()
         if self._stop.is_set():
             return failures
