@@ -216,8 +216,12 @@ def test_hold_shelf_reopen_and_a_cancellation_under_the_packer(bench, server):
     [card] = [c for c in shelf.findChildren(HeldOrderFrame) if c.held.order_id == first["id"]]
     assert "damaged" in card.reason.text()
     card.release.click()
-    d.qtbot.waitUntil(lambda: d.app.core.outbox.counts()[0] == 0 and d.outbox()[-1][0] == "pack.release",
-                      timeout=15_000)
+
+    def released() -> bool:  # the release stored, sent and applied (the queue's count alone can lag its commit)
+        with server.db.read() as s:
+            return d.outbox()[-1][0] == "pack.release" and s.get(Order, first["id"]).status == "picked"
+
+    d.qtbot.waitUntil(released, timeout=15_000)
     with server.db.read() as s:
         assert s.get(Order, first["id"]).status == "picked"
     d.app.station.sign_out()
