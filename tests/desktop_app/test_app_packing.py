@@ -251,6 +251,24 @@ def test_hold_shelf_reopen_and_a_cancellation_under_the_packer(bench, server):
     assert [n for n, _ in d.outbox()].count("pack.confirm") == 1
 
 
+def test_an_order_held_at_another_bench_appears_on_the_shelf_a_supervisor_is_looking_at(bench, server):
+    [order] = picked_orders(server, 1)
+    d = bench()
+    d.sign_in("sam", "1111")
+    d.app.station.show_section("exceptions")
+    shelf = d.app.station.section("exceptions").view
+    d.qtbot.waitUntil(lambda: "0 waiting" in shelf.header.text() and bool(d.app.core.view.row("order", order["id"])),
+                      timeout=15_000)  # read, and the order is in the replica: nothing on the shelf yet
+    assert not shelf.findChildren(HeldOrderFrame)
+
+    ben = server.sign_in("ben", pin="2222")  # another bench
+    assert ben.do("pack.hold", order=order["id"], reason="item_missing", line=None, note="")["status"] == "applied"
+    d.qtbot.waitUntil(lambda: [c.held.order_id for c in shelf.findChildren(HeldOrderFrame)] == [order["id"]],
+                      timeout=15_000)  # brought by a pull, no Refresh tapped
+    [card] = shelf.findChildren(HeldOrderFrame)
+    assert "missing" in card.reason.text() and card.release is not None
+
+
 def test_a_picker_has_no_pack_section(drive, server):
     d = drive()
     d.sign_in("anna", "1111")

@@ -38,23 +38,31 @@ class ExceptionsSection(Section):
         self.view = view
         self._core, self._runner = core, runner
         self.exceptions = Exceptions(core.outbox, name_of=self._name_of)
+        self._cursor_seen: int | None = None  # the replica's cursor when the list was last read
+        self._shown: tuple | None = None  # (cards, held, can resolve) on screen: a read finding the same draws nothing
         view.resolve_requested.connect(self._resolve)
         view.release_requested.connect(self._release)
-        view.refresh_requested.connect(self.load)  # also each time the view is shown
+        view.refresh_requested.connect(lambda: self.load())  # also each time the view is shown
 
     def set_person(self, person: SignedIn | None) -> None:
         super().set_person(person)
+        self._cursor_seen = self._shown = None
         self.view.show_cards([], can_resolve=False)  # read again for the new person when shown
 
-    def load(self) -> None:
+    def load(self, redraw: bool = True) -> None:
+        """Read the list on a worker and show it; redraw=False leaves the screen alone if nothing changed."""
         person = self.person
         if person is None:
             return
         can = self.exceptions.can_resolve(person.roles)
 
         def loaded(found: tuple) -> None:
-            if person is self.person:  # nobody else signed in meanwhile
-                cards, held = found
+            if person is not self.person:  # somebody else signed in meanwhile
+                return
+            found = (*found, can)
+            if redraw or found != self._shown:  # a button a supervisor just pressed is set back only when asked
+                self._shown = found
+                cards, held, _ = found
                 self.view.show_cards(cards, can, held)
 
         def failed(exc: BaseException) -> None:
@@ -101,6 +109,11 @@ class ExceptionsSection(Section):
 
     def data_changed(self, status: SyncStatus) -> None:
         self.status_changed.emit(str(status.rejected) if status.rejected else "")
+        # A pull can put an order on the hold shelf or take it off (for a supervisor who just signed in,
+        # the first pull of his scope may land after the list was read): read it again while on screen.
+        seen, self._cursor_seen = self._cursor_seen, status.cursor
+        if self.on_screen and seen != status.cursor:
+            self.load(redraw=False)
 
     def rejected(self, mutations: list[RejectedMutation]) -> str | None:
         if self.on_screen:
