@@ -284,6 +284,7 @@ class SyncEngine:
                 woken.clear()
 
     def _push_loop(self) -> None:
+        self._queued_since.clear()  # what was queued before the start is a backlog, not a burst to wait for
         self._push_wanted.set()
         self._run("push", self._push_round, self._push_wanted)
 

@@ -117,6 +117,17 @@ def test_a_burst_of_scans_goes_out_in_one_push_after_the_burst(server, open_core
     assert pushed == [8]
 
 
+def test_a_backlog_queued_before_the_start_goes_out_without_waiting_for_a_burst(server, open_core):
+    # The gather is for scans arriving while the engine runs; a backlog is complete when it starts.
+    options = EngineOptions(long_poll_s=2.0, push_gather_s=60.0, backoff=Backoff(base=0.05, cap=0.2))
+    core = _signed_in(server, open_core, options=options)
+    tasks = _claim(core)["tasks"]
+    for n in range(4):
+        _pick(core, tasks[n % len(tasks)], 1)
+    core.engine.start()
+    assert core.engine.wait_for(lambda s: s.pending == 0, 20).pending == 0  # not after the 60 s gather
+
+
 def test_a_pick_for_an_order_cancelled_meanwhile_lands_in_the_rejected_list(server, open_core):
     core = _signed_in(server, open_core)
     task = _claim(core)["tasks"][0]
