@@ -9,8 +9,10 @@ runs as its own process (`floorhand-api serve --seed demo`) on that S3 store. Fi
 random bytes are written once to local disk, then uploaded in alternating rounds:
 
 - Floorhand: a child process signs in as the demo photographer (chloe), queues every file for
-  one SKU and runs the Uploader; the API hands out presigned part URLs and verifies each
-  file's SHA-256 on completion (it reads the object back from the store);
+  one SKU and runs the Uploader; the API hands out presigned part URLs (one presigned PUT
+  for a file of one part) and on completion checks the store's ETags against the MD5s the
+  client computed, without reading the object back; its background scrub is off
+  (`--scrub-rate 0`) during the comparison;
 - rclone: `rclone copy DIR remote:bucket/prefix` from the same binary, the remote given by
   RCLONE_CONFIG_* variables (provider Other, path-style), all other flags at their defaults.
 
@@ -19,6 +21,11 @@ RSS (VmHWM, sampled every 50 ms) are measured; the CPU the S3 server and the API
 read from /proc. The single-core SHA-256 rate over the same bytes (in memory) is the
 ceiling for any client that hashes what it sends. The stored objects are deleted between
 rounds.
+
+Then, apart from the comparison, the scrub's own cost: one more Floorhand round stores the
+files, and order_api.scrub.Scrub (unthrottled, one thread, in this process) reads every one
+of them back from the store and checks its SHA-256: MB/s, and the CPU it costs this process
+and `rclone serve s3` per GB (`--no-scrub` skips it).
 """
 
 import argparse
@@ -114,7 +121,7 @@ def start_api(s3, folder: Path) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, **s3.environ()}
     proc = subprocess.Popen(
         [sys.executable, "-m", "order_api.cli", "serve", "--db", f"sqlite:///{folder / 'api.db'}", "--seed", "demo",
-         "--port", str(port), "--blob-store", s3.blob_store(BUCKET), "--log-level", "warning"],
+         "--port", str(port), "--blob-store", s3.blob_store(BUCKET), "--log-level", "warning", "--scrub-rate", "0"],
         env=env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -240,6 +247,38 @@ def child(args) -> int:
     return 0
 
 
+# --- the scrub, apart from the comparison --------------------------------------------------------
+
+def scrub_round(s3, folder: Path) -> dict:
+    """The scrub reading back every asset still unchecked, unthrottled: MB, seconds, CPU of this process and the store."""
+    from order_api.blobstore import open_blob_store
+    from order_api.context import ApiContext
+    from order_api.db import Database
+    from order_api.scrub import Scrub
+    from order_api.settings import ServerSettings
+
+    os.environ.update(s3.environ())
+    settings = ServerSettings(db_url=f"sqlite:///{folder / 'api.db'}", blob_store=s3.blob_store(BUCKET))
+    ctx = ApiContext(settings=settings, db=Database(settings.db_url))
+    ctx.blobs = open_blob_store(settings)
+    scrub = Scrub(ctx, rate_bytes_s=1e15)
+    found: dict[str, int] = {}
+    store_before, own_before, started = proc_cpu_s(s3.process.pid), time.process_time(), time.perf_counter()
+    while (checked := scrub.check_next()) is not None:
+        found[checked.integrity] = found.get(checked.integrity, 0) + 1
+    seconds = time.perf_counter() - started
+    result = {"mb": scrub.bytes_read / MB, "seconds": seconds, "cpu_s": time.process_time() - own_before,
+              "store_cpu_s": proc_cpu_s(s3.process.pid) - store_before, "found": found}
+    ctx.db.dispose()
+    return result
+
+
+def settle_earlier_assets(folder: Path) -> None:
+    """Mark what earlier rounds registered (their objects are deleted) as checked, so the scrub skips them."""
+    with sqlite3.connect(folder / "api.db") as db:
+        db.execute("UPDATE assets SET integrity = 'verified', checked_at = CURRENT_TIMESTAMP")
+
+
 # --- where the store's CPU goes ------------------------------------------------------------------
 
 def store_costs(s3, count: int = 20, size: int = 24 * MB, part: int = 16 * 1024 * 1024) -> list[str]:
@@ -303,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=None, help="Floorhand's files in flight (default: its own)")
     parser.add_argument("--workdir", type=Path, default=None, help="where files and stores go (default: a temp dir)")
     parser.add_argument("--keep-files", action="store_true", help="keep the generated files for the next run")
+    parser.add_argument("--no-scrub", action="store_true", help="skip the scrub's own measurement")
     parser.add_argument("--store-costs", action="store_true",
                         help="only measure what a PUT, a multipart upload and a GET cost rclone serve s3")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -362,6 +402,12 @@ def main(argv: list[str] | None = None) -> int:
                       f"CPU {cpu:.1f} s, peak RSS {rss:.0f} MB, rclone serve CPU {r.server_cpu_s:.1f} s, "
                       f"API CPU {r.api_cpu_s:.1f} s", file=sys.stderr)
                 clear_bucket(s3)
+        scrubbed = None
+        if not args.no_scrub:
+            settle_earlier_assets(workdir)
+            floorhand_round(url, workdir, files_dir, sku, args.parts, args.files, args.rounds)
+            scrubbed = scrub_round(s3, workdir)
+            clear_bucket(s3)
     finally:
         api.terminate()
         api.wait(timeout=30)
@@ -369,6 +415,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_files and args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     print(report(rounds, total, len(paths), ceiling, args))
+    if scrubbed:
+        gb = scrubbed["mb"] / 1000
+        print(f"\nScrub (unthrottled, one thread): read back {scrubbed['mb']:,.0f} MB in {scrubbed['seconds']:.1f} s = "
+              f"{scrubbed['mb'] / scrubbed['seconds']:,.0f} MB/s; CPU per GB: the scrub's process "
+              f"{scrubbed['cpu_s'] / gb:.2f} s, rclone serve s3 {scrubbed['store_cpu_s'] / gb:.2f} s; "
+              f"found {scrubbed['found']}")
     return 0
 
 

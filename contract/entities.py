@@ -210,3 +210,6 @@ class Asset(Entity):
     width_px: int | None
     height_px: int | None
     status: str
+    integrity: str = "unchecked"  # unchecked, verified or corrupt: what the server's scrub found reading it back
+    filename: str | None = None  # the photographer's file name
+    uploaded_by: str | None = None  # who uploaded it (display name)

@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="fs:DIR, or s3:ENDPOINT/BUCKET with credentials in AWS_* variables")
     serve.add_argument("--public-url", default=None,
                        help="base URL clients use to reach this server (for fs part URLs); default http://HOST:PORT")
+    serve.add_argument("--scrub-rate", type=float, default=ServerSettings.scrub_rate_mb_s, metavar="MB/S",
+                       help="read stored images back in the background at most this fast and mark each verified "
+                            "or corrupt (default %(default)s; 0 turns the scrub off)")
     serve.add_argument("--log-level", default="info")
     sub.add_parser("openapi", help="print the OpenAPI document")
     args = parser.parse_args(argv)
@@ -56,7 +59,7 @@ def serve_forever(args) -> int:
     signing_key = os.environ.get("FLOORHAND_API_SIGNING_KEY")
     settings = ServerSettings(
         db_url=args.db, blob_store=args.blob_store,
-        public_url=args.public_url or f"http://{args.host}:{args.port}",
+        public_url=args.public_url or f"http://{args.host}:{args.port}", scrub_rate_mb_s=args.scrub_rate,
         **({"signing_key": signing_key.encode()} if signing_key else {}),
     )
     try:
@@ -68,6 +71,10 @@ def serve_forever(args) -> int:
         loaded = load_seed(app.state.ctx.db, args.seed)
         print(f"floorhand-api: seed {args.seed}: {loaded}", file=sys.stderr)
     threading.Thread(target=_purge_hourly, args=(app.state.ctx.db, settings), name="retention", daemon=True).start()
+    if settings.scrub_rate_mb_s > 0:
+        from order_api.scrub import Scrub
+
+        Scrub(app.state.ctx, settings.scrub_rate_mb_s * 1_000_000, settings.scrub_recheck_s).start()
     serve(app, args.host, args.port, args.log_level.lower())
     return 0
 

@@ -89,7 +89,8 @@ def sample_data(s: Sample) -> dict:
 def asset_data(a: Asset) -> dict:
     return {"id": a.id, "product_id": a.product_id, "object_key": a.object_key, "sha256": a.sha256,
             "size": a.size, "content_type": a.content_type, "angle": a.angle, "width_px": a.width_px,
-            "height_px": a.height_px, "status": a.status}
+            "height_px": a.height_px, "status": a.status, "integrity": a.integrity or "unchecked",
+            "filename": a.filename, "uploaded_by": a.uploaded_by}
 
 
 def stock_check_data(c: StockCheck) -> dict:

@@ -18,6 +18,8 @@ class ServerSettings:
     tombstone_retention_s: int = 14 * 24 * 3600
     upload_part_size: int = 16 * 1024 * 1024
     upload_url_ttl_s: int = 3600
+    scrub_rate_mb_s: float = 20.0  # how fast the scrub reads stored images back (order_api/scrub.py); 0: off
+    scrub_recheck_s: int = 30 * 24 * 3600  # a verified image is read back again after this long
     max_body_bytes: int = 2 * 1024 * 1024
     max_push_mutations: int = 1000
     max_pull_limit: int = 5000

@@ -60,10 +60,23 @@ class HeldOrder:
     reason: str  # in words, translated
 
 
+@dataclass(frozen=True)
+class DamagedImage:
+    """An uploaded image the server found damaged when it read it back: which file, for what, by whom."""
+
+    asset_id: int
+    filename: str
+    sku: str
+    product: str
+    uploaded_by: str
+
+
 class Orders(Protocol):
     """sync.view.LocalView, as far as the hold shelf needs it."""
 
     def rows(self, entity: str, **where) -> list[dict]: ...
+
+    def row(self, entity: str, row_id: int) -> dict | None: ...
 
 
 def held_orders(view: Orders) -> list[HeldOrder]:
@@ -72,6 +85,17 @@ def held_orders(view: Orders) -> list[HeldOrder]:
     return [HeldOrder(r["id"], r["number"], r.get("tote"),
                       translate(WORDS, HOLD_WORDS.get(r.get("hold_reason"), HOLD_WORDS["other"])))
             for r in sorted(rows, key=lambda r: r["id"])]
+
+
+def damaged_images(view: Orders) -> list[DamagedImage]:
+    """The images the server's scrub found corrupt in its store, oldest first (local view: off the UI thread)."""
+    found = []
+    for r in sorted(view.rows("asset", integrity="corrupt"), key=lambda r: r["id"]):
+        product = view.row("product", r["product_id"]) or {}
+        found.append(DamagedImage(r["id"], r.get("filename") or translate(WORDS, "an image"),
+                                  product.get("sku") or translate(WORDS, "an unknown product"),
+                                  product.get("name") or "", r.get("uploaded_by") or translate(WORDS, "someone")))
+    return found
 
 
 class _Blank(dict):

@@ -9,8 +9,14 @@ Two stores keep one contract, so the upload routes never ask which one is behind
   creates, lists, completes and aborts the multipart upload. Credentials come from
   AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the region from AWS_DEFAULT_REGION.
 
-Either way a part's ETag is the hex MD5 of its bytes, and a client may send Content-MD5
-with a part so that the store refuses a part damaged on the way.
+Either way a part's ETag is the hex MD5 of its bytes, and a client sends Content-MD5 with
+each part so that the store refuses a part damaged on the way. A file of one part goes up
+in one PUT of the whole object (`UploadRef.single`), without a multipart upload.
+
+Nothing is read back on the request path: completion checks the store's ETags against the
+MD5s the client computed while it read the file, and the ETag of the joined object against
+the one those MD5s call for (`expected_etag`). Reading objects back is the scrub's job
+(order_api/scrub.py), in the background.
 """
 
 import hashlib
@@ -55,11 +61,17 @@ _READ_CHUNK = 1024 * 1024
 
 @dataclass(frozen=True)
 class UploadRef:
-    """What a store needs to find one multipart upload: our id, the object key, its own id."""
+    """What a store needs to find one upload: our id, the object key, its own id, and its kind.
+
+    single: the file is one part, sent as one PUT of the object (no multipart upload; the
+    store's id is empty); content_type is then what that PUT must carry.
+    """
 
     upload_id: str
     key: str
     store_upload_id: str
+    single: bool = False
+    content_type: str = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,10 @@ class BlobStoreError(Exception):
     """The store failed or could not be reached; the message says which operation."""
 
 
+class ObjectMissing(BlobStoreError):
+    """The store holds no object under this key."""
+
+
 class UploadGone(BlobStoreError):
     """The store no longer knows this multipart upload (aborted, expired or failed)."""
 
@@ -93,8 +109,8 @@ class UploadGone(BlobStoreError):
 class BlobStore(Protocol):
     """The contract both stores keep; every method may raise BlobStoreError."""
 
-    def create_upload(self, upload_id: str, key: str, content_type: str) -> str:
-        """Start a multipart upload of key; returns the store's own id for it."""
+    def create_upload(self, upload_id: str, key: str, content_type: str, single: bool = False) -> str:
+        """Start an upload of key; returns the store's own id for it ("" where it keeps none)."""
 
     def part_targets(self, ref: UploadRef, numbers: Iterable[int], ttl_s: int) -> list[PartTarget]:
         """Fresh URLs for these part numbers, valid for ttl_s seconds."""
@@ -102,11 +118,11 @@ class BlobStore(Protocol):
     def list_parts(self, ref: UploadRef) -> list[StoredPart]:
         """The parts the store holds, by number; raises UploadGone for an unknown upload."""
 
-    def complete(self, ref: UploadRef, parts: list[StoredPart]) -> None:
-        """Join these parts, in order, into the object at ref.key."""
+    def complete(self, ref: UploadRef, parts: list[StoredPart]) -> str:
+        """Join these parts, in order, into the object at ref.key; returns the object's ETag."""
 
     def abort(self, ref: UploadRef) -> None:
-        """Drop the multipart upload and its parts; aborting twice is not an error."""
+        """Drop the upload and its parts; aborting twice is not an error."""
 
     def open_object(self, key: str) -> AbstractContextManager[BinaryIO]:
         """A binary stream of a stored object."""
@@ -121,6 +137,18 @@ def new_object_key(sku: str, content_type: str) -> str:
     # SKUs are written by people; keep only characters that are safe in a path and a URL.
     folder = re.sub(r"[^A-Za-z0-9_-]", "_", sku) or "_"
     return f"assets/{folder}/{uuid4().hex}{ext}"
+
+
+def expected_etag(md5s: list[str], single: bool) -> str:
+    """The ETag an object joined from parts with these MD5s (hex) must have, as S3 defines it.
+
+    One PUT: the object's MD5. Multipart: the MD5 of the parts' MD5s (as bytes, in order),
+    a dash and the number of parts.
+    """
+    if single:
+        return md5s[0]
+    joined = hashlib.md5(b"".join(bytes.fromhex(m) for m in md5s))
+    return f"{joined.hexdigest()}-{len(md5s)}"
 
 
 def object_digest(store: BlobStore, key: str) -> tuple[str, int]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable
 from urllib.parse import urlencode
 
-from order_api.blobstore import BlobStoreError, PartTarget, StoredPart, UploadGone, UploadRef
+from order_api.blobstore import BlobStoreError, ObjectMissing, PartTarget, StoredPart, UploadGone, UploadRef, expected_etag
 
 PART_ROUTE = "/v1/blobs"
 _PART_NAME = re.compile(r"^(\d{5})\.([0-9a-f]{32})$")
@@ -60,7 +60,7 @@ class FileBlobStore:
 
     # -- the BlobStore contract ---------------------------------------------------------
 
-    def create_upload(self, upload_id: str, key: str, content_type: str) -> str:
+    def create_upload(self, upload_id: str, key: str, content_type: str, single: bool = False) -> str:
         self._upload_dir(upload_id).mkdir(parents=True, exist_ok=True)
         return upload_id
 
@@ -83,10 +83,18 @@ class FileBlobStore:
                 newest[number] = (stat.st_mtime_ns, StoredPart(number, stat.st_size, match.group(2)))
         return [part for _, part in sorted(newest.values(), key=lambda item: item[1].number)]
 
-    def complete(self, ref: UploadRef, parts: list[StoredPart]) -> None:
+    def complete(self, ref: UploadRef, parts: list[StoredPart]) -> str:
         folder = self._existing_upload_dir(ref.upload_id)
         target = self._object_path(ref.key)
         target.parent.mkdir(parents=True, exist_ok=True)
+        etag = expected_etag([p.etag for p in parts], ref.single)  # each part's name is its MD5, checked as it came
+        if len(parts) == 1:  # written and synced as it arrived: moved into place, not copied
+            try:
+                os.replace(folder / _part_name(parts[0].number, parts[0].etag), target)
+            except FileNotFoundError as exc:
+                raise BlobStoreError(f"fs complete: the part of upload {ref.upload_id} is no longer stored") from exc
+            shutil.rmtree(folder, ignore_errors=True)
+            return etag
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".joining-")
         try:
             with os.fdopen(fd, "wb") as out:
@@ -101,6 +109,7 @@ class FileBlobStore:
         finally:
             Path(tmp_name).unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
+        return etag
 
     def abort(self, ref: UploadRef) -> None:
         try:
@@ -112,7 +121,7 @@ class FileBlobStore:
         try:
             return open(self._object_path(key), "rb")
         except FileNotFoundError as exc:
-            raise BlobStoreError(f"fs: object {key} is not stored") from exc
+            raise ObjectMissing(f"fs: object {key} is not stored") from exc
 
     def delete_object(self, key: str) -> None:
         self._object_path(key).unlink(missing_ok=True)

@@ -20,7 +20,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from order_api.blobstore import BlobStoreError, PartTarget, StoredPart, UploadGone, UploadRef
+from order_api.blobstore import BlobStoreError, ObjectMissing, PartTarget, StoredPart, UploadGone, UploadRef
 
 # S3 refuses to complete uploads whose parts, all but the last, are smaller than 5 MiB.
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -72,8 +72,10 @@ class S3BlobStore:
         )
         return cls(client, bucket)
 
-    def create_upload(self, upload_id: str, key: str, content_type: str) -> str:
+    def create_upload(self, upload_id: str, key: str, content_type: str, single: bool = False) -> str:
         self._ensure_bucket()
+        if single:
+            return ""  # one PUT of the object: nothing to start
         with _s3_call("CreateMultipartUpload"):
             answer = self._client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type)
         return answer["UploadId"]
@@ -82,6 +84,14 @@ class S3BlobStore:
         ttl_s = min(ttl_s, MAX_URL_TTL_S)
         expires_at = datetime.fromtimestamp(int(time.time()) + ttl_s, timezone.utc)
         targets = []
+        if ref.single:
+            with _s3_call("presign PutObject"):
+                # The content type is signed, so the client sends the header given with the URL.
+                url = self._client.generate_presigned_url(
+                    "put_object", Params={"Bucket": self.bucket, "Key": ref.key, "ContentType": ref.content_type},
+                    ExpiresIn=ttl_s, HttpMethod="PUT",
+                )
+            return [PartTarget(n, url, "PUT", {"Content-Type": ref.content_type}, expires_at) for n in numbers if n == 1]
         with _s3_call("presign UploadPart"):
             for number in numbers:
                 url = self._client.generate_presigned_url(
@@ -95,6 +105,9 @@ class S3BlobStore:
         return targets
 
     def list_parts(self, ref: UploadRef) -> list[StoredPart]:
+        if ref.single:
+            head = self._head(ref.key)
+            return [] if head is None else [StoredPart(1, head[0], head[1])]
         parts: list[StoredPart] = []
         marker: dict[str, int] = {}
         with _s3_call("ListParts"):
@@ -105,14 +118,23 @@ class S3BlobStore:
                     return parts
                 marker = {"PartNumberMarker": page["NextPartNumberMarker"]}
 
-    def complete(self, ref: UploadRef, parts: list[StoredPart]) -> None:
+    def complete(self, ref: UploadRef, parts: list[StoredPart]) -> str:
+        if ref.single:  # the PUT made the object; its ETag is what the store holds
+            head = self._head(ref.key)
+            if head is None:
+                raise BlobStoreError(f"S3 HeadObject {ref.key}: the object is not stored")
+            return head[1]
         listing = [{"PartNumber": p.number, "ETag": f'"{p.etag}"'} for p in parts]
         with _s3_call("CompleteMultipartUpload"):
-            self._client.complete_multipart_upload(
+            answer = self._client.complete_multipart_upload(
                 Bucket=self.bucket, Key=ref.key, UploadId=ref.store_upload_id, MultipartUpload={"Parts": listing}
             )
+        return answer.get("ETag", "").strip('"')
 
     def abort(self, ref: UploadRef) -> None:
+        if ref.single:
+            self.delete_object(ref.key)
+            return
         try:
             with _s3_call("AbortMultipartUpload"):
                 self._client.abort_multipart_upload(Bucket=self.bucket, Key=ref.key, UploadId=ref.store_upload_id)
@@ -127,6 +149,18 @@ class S3BlobStore:
                 yield body
             finally:
                 body.close()
+
+    def _head(self, key: str) -> tuple[int, str] | None:
+        """(size, ETag) of a stored object, None when there is none."""
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return None
+            raise BlobStoreError(f"S3 HeadObject failed: {_error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise BlobStoreError(f"S3 HeadObject failed: {exc}") from exc
+        return head["ContentLength"], head.get("ETag", "").strip('"')
 
     def delete_object(self, key: str) -> None:
         with _s3_call("DeleteObject"):
@@ -158,6 +192,8 @@ def _s3_call(operation: str) -> Iterator[None]:
         code = _error_code(exc)
         if code == "NoSuchUpload":
             raise UploadGone(f"S3 {operation}: the store no longer knows this upload") from exc
+        if code in ("NoSuchKey", "404"):
+            raise ObjectMissing(f"S3 {operation}: no such object") from exc
         raise BlobStoreError(f"S3 {operation} failed: {code}") from exc
     except BotoCoreError as exc:
         raise BlobStoreError(f"S3 {operation} failed: {exc}") from exc

@@ -46,6 +46,7 @@ class Upload(Base):
     part_size: Mapped[int] = mapped_column(BigInteger)
     object_key: Mapped[str] = mapped_column(String(255), unique=True)
     store_upload_id: Mapped[str | None] = mapped_column(String(255))
+    single: Mapped[bool] = mapped_column(default=False)  # one PUT of the whole object, no multipart upload
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -63,7 +64,7 @@ class UploadPart(Base):
 
 
 class Asset(Base):
-    """A verified image registered to a SKU, optionally for one shot angle."""
+    """An image registered to a SKU (checked on the way in; read back later by the scrub), optionally for an angle."""
 
     __tablename__ = "assets"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,4 +78,9 @@ class Asset(Base):
     width_px: Mapped[int | None]
     height_px: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16), default="uploaded")
+    filename: Mapped[str | None] = mapped_column(String(255))  # as the photographer's file was named
+    uploaded_by: Mapped[str | None] = mapped_column(String(128))  # display name of who uploaded it
+    # What the scrub found reading the object back: unchecked, verified or corrupt (order_api/scrub.py).
+    integrity: Mapped[str] = mapped_column(String(16), default="unchecked", index=True)
+    checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

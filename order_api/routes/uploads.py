@@ -1,17 +1,25 @@
 """Image uploads: create, refresh, complete and abort; plus the fs store's signed part route.
 
-A client creates an upload for a SKU with the file's size and SHA-256, PUTs the parts to
-the URLs it is given (straight to S3, or to /v1/blobs/ on this API for the fs store),
-and completes it. The server then hashes the stored object itself and registers it to
-the SKU only when size and SHA-256 match what was declared.
+A client creates an upload for a SKU with the file's size, PUTs the parts to the URLs it
+is given (straight to S3, or to /v1/blobs/ on this API for the fs store) with each part's
+Content-MD5, and completes it with every part's MD5 and the file's SHA-256, all computed in
+its one read of the file. A file of one part is one PUT of the whole object.
+
+Integrity is checked on the way in, never by reading the object back on the request path:
+the store refuses a part whose bytes do not match its Content-MD5; completion refuses
+unless the store's part list (sizes and ETags) is what the client's MD5s call for and the
+joined object's ETag is the one they define (blobstore.expected_etag). The SHA-256 is
+recorded as the client gave it; the scrub (order_api/scrub.py) reads objects back later
+and marks each asset verified or corrupt.
 
 Upload status: open -> completing -> stored -> complete, or failed / aborted.
-"completing" is held while the store joins the parts; "stored" means joined but not yet
-verified, so a completion retried after a lost answer resumes at the check.
+"completing" is held while the store joins the parts; "stored" means joined and checked
+but not yet registered, so a completion retried after a lost answer resumes there.
 """
 
 import base64
 import binascii
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,15 +34,15 @@ from sqlalchemy import delete, select, update
 from starlette.requests import ClientDisconnect
 
 from order_api.blobstore import (
-    CONTENT_TYPES, INTEGRITY_HEADER, BlobStoreError, StoredPart, UploadGone, UploadRef, new_object_key,
-    object_digest,
+    CONTENT_TYPES, INTEGRITY_HEADER, BlobStoreError, StoredPart, UploadGone, UploadRef, expected_etag,
+    new_object_key,
 )
 from order_api.blobstore.fs import BadDigest, FileBlobStore, PartSizeMismatch, PartUrlRefused
 from order_api.context import ApiContext, Caller
 from order_api.deps import get_ctx, require_roles
 from order_api.errors import ApiError
 from order_api.feed import asset_data, publish_asset
-from order_api.models import Asset, Product, Upload, UploadPart
+from order_api.models import Asset, Product, Upload, UploadPart, User
 from order_api.schemas import Strict
 
 router = APIRouter(tags=["uploads"])
@@ -44,6 +52,7 @@ MAX_PARTS = 10_000  # S3's limit of parts per multipart upload
 _uploader = require_roles("photographer", "supervisor", "admin")
 _SEE_ALL = frozenset({"supervisor", "admin"})
 _WRITE_BATCH = 1024 * 1024
+_MD5_HEX = re.compile(r"[0-9a-f]{32}")
 UploadIdPath = Annotated[str, Path(min_length=1, max_length=36)]
 
 
@@ -59,17 +68,18 @@ class UploadCreate(Strict):
 
 
 class CompletedPart(Strict):
-    """A part number and the ETag the store answered for it."""
+    """A part number and the MD5 (hex) the client computed of its bytes: the ETag the store must hold."""
 
     number: int = Field(strict=True, ge=1, le=MAX_PARTS)
-    etag: str = Field(min_length=1, max_length=66)
+    etag: str = Field(min_length=1, max_length=66, description="hex MD5 of the part's bytes (quotes allowed)")
 
 
 class UploadComplete(Strict):
-    """Completion request; without parts the server relies on the store's own list."""
+    """Completion request: every part's MD5 and the file's SHA-256, from the client's read of the file."""
 
     parts: list[CompletedPart] | None = Field(None, max_length=MAX_PARTS,
-                                              description="optional: the ETags the client got back")
+                                              description="every part, each with the hex MD5 of its bytes; "
+                                                          "required to complete an open upload")
     sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$",
                                description="the file's SHA-256; required when it was not given at creation")
 
@@ -105,7 +115,8 @@ class UploadOut(BaseModel):
     status: str
     part_size: int
     part_count: int
-    integrity_header: str = Field(description="header a client may send with each part: base64 MD5 of the part")
+    single: bool = Field(description="one PUT of the whole file (part 1 is the object), no multipart upload")
+    integrity_header: str = Field(description="header a client sends with each part: base64 MD5 of the part")
     parts: list[PartTargetOut]
     stored_parts: list[StoredPartOut]
     asset: dict | None = None
@@ -129,10 +140,10 @@ def create_upload(body: UploadCreate, caller: Caller = Depends(_uploader), ctx: 
     upload = Upload(
         id=str(uuid4()), product_id=product_id, user_id=caller.user_id, filename=body.filename,
         content_type=content_type, size=body.size, sha256=body.sha256.lower() if body.sha256 else None, part_size=part_size,
-        object_key=new_object_key(sku, content_type), status="open",
+        object_key=new_object_key(sku, content_type), status="open", single=body.size <= part_size,
     )
     with _store_failures():
-        upload.store_upload_id = ctx.blobs.create_upload(upload.id, upload.object_key, content_type)
+        upload.store_upload_id = ctx.blobs.create_upload(upload.id, upload.object_key, content_type, upload.single)
     with ctx.db.write() as s:
         s.add(upload)
     with _store_failures():
@@ -158,16 +169,16 @@ def get_upload(upload_id: UploadIdPath, caller: Caller = Depends(_uploader),
 @router.post("/v1/uploads/{upload_id}/complete", response_model=UploadOut)
 def complete_upload(upload_id: UploadIdPath, body: UploadComplete | None = Body(None),
                     caller: Caller = Depends(_uploader), ctx: ApiContext = Depends(get_ctx)) -> UploadOut:
-    """Join the parts, check size and SHA-256 on the server, and register the asset to the SKU."""
+    """Check the parts against the client's MD5s, join them, check the object's ETag, register the asset."""
     upload, sku, asset = _load(ctx, upload_id, caller)
     body = body or UploadComplete()
     if upload.status in ("open", "stored"):
         _settle_sha256(ctx, upload, body.sha256)
     with _store_failures():
         if upload.status == "open":
-            _join_parts(ctx, upload, body)
+            _join_parts(ctx, upload, _claimed_md5s(upload, body))
         if upload.status == "stored":
-            asset = _verify_and_register(ctx, upload)
+            asset = _register(ctx, upload)
         if upload.status != "complete":
             raise _not_open(upload)
         return _describe(ctx, upload, sku, [], asset)
@@ -239,13 +250,35 @@ def _settle_sha256(ctx: ApiContext, upload: Upload, given: str | None) -> None:
     upload.sha256 = given
 
 
-def _join_parts(ctx: ApiContext, upload: Upload, body: UploadComplete) -> None:
-    """open -> stored: check the parts the store holds, then have it join them."""
+def _claimed_md5s(upload: Upload, body: UploadComplete) -> list[str]:
+    """The MD5 of every part, in order, as the client computed it; refused unless complete and well formed."""
+    claimed = {p.number: p.etag.strip('"').lower() for p in body.parts or ()}
+    numbers = range(1, _part_count(upload) + 1)
+    missing = [n for n in numbers if n not in claimed]
+    malformed = sorted(n for n, md5 in claimed.items() if not _MD5_HEX.fullmatch(md5))
+    if missing or malformed or len(claimed) != len(numbers):
+        raise ApiError(422, "parts_required", "Give every part with the hex MD5 of its bytes: the store is checked "
+                                              "against them instead of reading the file back.",
+                       {"missing": missing[:100], "malformed": malformed[:100], "part_count": len(numbers)})
+    return [claimed[n] for n in numbers]
+
+
+def _join_parts(ctx: ApiContext, upload: Upload, md5s: list[str]) -> None:
+    """open -> stored: the store's parts must be the client's, and the joined object what they call for."""
     _move(ctx, upload, "open", "completing")
     outcome = "open"  # a refusal or a store failure before the join leaves it open for a retry
     try:
-        stored = ctx.blobs.list_parts(_ref(upload))
-        ctx.blobs.complete(_ref(upload), _parts_to_join(upload, stored, body))
+        ref = _ref(upload)
+        stored = _parts_to_join(upload, ctx.blobs.list_parts(ref), md5s)
+        etag = ctx.blobs.complete(ref, stored)
+        wanted = expected_etag(md5s, ref.single)
+        if etag.strip('"').lower() != wanted:
+            # Joined into something the parts do not define: never registered, and not kept.
+            outcome = "failed"
+            ctx.blobs.delete_object(upload.object_key)
+            raise ApiError(422, "object_mismatch", "The store joined the parts into other data than the client "
+                                                   "sent; it was deleted. Upload the file again.",
+                           {"expected_etag": wanted, "actual_etag": etag})
         outcome = "stored"
     except UploadGone as exc:
         outcome = "failed"
@@ -254,7 +287,7 @@ def _join_parts(ctx: ApiContext, upload: Upload, body: UploadComplete) -> None:
         _move(ctx, upload, "completing", outcome)
 
 
-def _parts_to_join(upload: Upload, stored: list[StoredPart], body: UploadComplete) -> list[StoredPart]:
+def _parts_to_join(upload: Upload, stored: list[StoredPart], md5s: list[str]) -> list[StoredPart]:
     by_number = {p.number: p for p in stored}
     numbers = range(1, _part_count(upload) + 1)
     missing = [n for n in numbers if n not in by_number]
@@ -266,23 +299,15 @@ def _parts_to_join(upload: Upload, stored: list[StoredPart], body: UploadComplet
     if wrong:
         raise ApiError(409, "part_size_mismatch", "Some parts are not the size their number calls for.",
                        {"parts": wrong[:100]})
-    claimed = {p.number: p.etag.strip('"').lower() for p in body.parts or ()}
-    differing = sorted(n for n, etag in claimed.items() if n not in by_number or by_number[n].etag != etag)
+    differing = [n for n, md5 in zip(numbers, md5s) if by_number[n].etag.lower() != md5]
     if differing:
         raise ApiError(409, "etag_mismatch", "The store holds other data for some parts than the client sent.",
                        {"parts": differing[:100]})
     return [by_number[n] for n in numbers]
 
 
-def _verify_and_register(ctx: ApiContext, upload: Upload) -> dict:
-    """stored -> complete when the object's size and SHA-256 are as declared, else failed."""
-    actual_sha256, actual_size = object_digest(ctx.blobs, upload.object_key)
-    if (actual_sha256, actual_size) != (upload.sha256, upload.size):
-        ctx.blobs.delete_object(upload.object_key)
-        _move(ctx, upload, "stored", "failed")
-        raise ApiError(422, "sha256_mismatch", "The stored file is not the file that was declared; it was deleted.",
-                       {"expected_sha256": upload.sha256, "actual_sha256": actual_sha256,
-                        "expected_size": upload.size, "actual_size": actual_size})
+def _register(ctx: ApiContext, upload: Upload) -> dict:
+    """stored -> complete: the asset registered to the SKU with the client's SHA-256, not yet read back."""
     with ctx.write() as s:
         row = s.get(Upload, upload.id, with_for_update=True)
         if row.status == "complete":  # a concurrent completion got here first
@@ -291,7 +316,8 @@ def _verify_and_register(ctx: ApiContext, upload: Upload) -> dict:
         if row.status != "stored":
             raise _not_open(row)
         asset = Asset(product_id=row.product_id, upload_id=row.id, object_key=row.object_key, sha256=row.sha256,
-                      size=row.size, content_type=row.content_type, status="uploaded")
+                      size=row.size, content_type=row.content_type, status="uploaded", integrity="unchecked",
+                      filename=row.filename, uploaded_by=s.get(User, row.user_id).display_name)
         s.add(asset)
         s.flush()
         publish_asset(s, asset)
@@ -396,7 +422,7 @@ def _describe(ctx: ApiContext, upload: Upload, sku: str, stored: list[StoredPart
     return UploadOut(
         upload_id=upload.id, sku=sku, filename=upload.filename, content_type=upload.content_type,
         size=upload.size, sha256=upload.sha256, object_key=upload.object_key, status=upload.status,
-        part_size=upload.part_size, part_count=count, integrity_header=INTEGRITY_HEADER,
+        part_size=upload.part_size, part_count=count, single=upload.single, integrity_header=INTEGRITY_HEADER,
         parts=[PartTargetOut(number=t.number, url=t.url, method=t.method, headers=t.headers, expires_at=t.expires_at)
                for t in targets],
         stored_parts=[StoredPartOut(number=p.number, size=p.size, etag=p.etag) for p in stored],
@@ -411,7 +437,8 @@ def _not_open(upload: Upload) -> ApiError:
 
 
 def _ref(upload: Upload) -> UploadRef:
-    return UploadRef(upload.id, upload.object_key, upload.store_upload_id or upload.id)
+    return UploadRef(upload.id, upload.object_key, upload.store_upload_id or upload.id, bool(upload.single),
+                     upload.content_type)
 
 
 def _part_count(upload: Upload) -> int:

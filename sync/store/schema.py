@@ -155,7 +155,7 @@ REPLICA_KEYS: dict[str, tuple[tuple[str, type], ...]] = {
     "parcel": (("order_id", Integer),),
     "shot": (("product_id", Integer),),
     "sample": (("barcode", String),),
-    "asset": (("product_id", Integer),),
+    "asset": (("product_id", Integer), ("integrity", String)),
     "stock_check": (),
 }
 

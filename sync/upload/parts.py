@@ -84,8 +84,13 @@ class PartSender:
         self._http, self._retry, self._sleep, self._halted, self._bucket = http, retry, sleep, halted, bucket
 
     def put(self, file_id: int, targets: Targets, number: int, data: memoryview) -> str:
-        """Send one part; returns the store's ETag."""
-        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+        """Send one part; returns the hex MD5 of its bytes, which the store answered as its ETag.
+
+        Completion gives these MD5s to the server, which checks the store's part list against
+        them: a store whose ETag is not the part's MD5 cannot vouch for the bytes it holds.
+        """
+        digest = hashlib.md5(data).digest()
+        md5, md5_hex = base64.b64encode(digest).decode(), digest.hex()
         attempt = refreshes = 0
         resent_for_digest = False
         while True:
@@ -100,10 +105,13 @@ class PartSender:
             else:
                 status = response.status_code
                 if 200 <= status < 300:
-                    etag = response.headers.get("ETag", "").strip().strip('"')
+                    etag = response.headers.get("ETag", "").strip().strip('"').lower()
                     if not etag:
                         raise FileFailed(f"the store gave no ETag for part {number}", permanent=False)
-                    return etag
+                    if etag != md5_hex:
+                        raise FileFailed(f"the store answered ETag {etag[:40]} for part {number}, not the MD5 of "
+                                         "its bytes: it cannot vouch for what it holds", permanent=False)
+                    return md5_hex
                 if _url_expired(response) and refreshes < _URL_REFRESHES:
                     refreshes += 1
                     targets.refresh(target)

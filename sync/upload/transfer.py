@@ -54,7 +54,7 @@ PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
 # Refusals of a completion that the next run resolves by reconciling with the server's parts.
 _RETRYABLE_CODES = {"parts_missing", "upload_busy", "etag_mismatch"}
 # Answers meaning the server's upload is gone (aborted, expired, failed by the store).
-_GONE_CODES = {"unknown_upload", "upload_failed", "upload_aborted"}
+_GONE_CODES = {"unknown_upload", "upload_failed", "upload_aborted", "object_mismatch"}  # the file starts over
 
 
 @dataclass(frozen=True)
@@ -280,6 +280,7 @@ class Uploader:
         """Read the file in order, hash every part, send those in to_send; returns the SHA-256."""
         targets, part_size = Targets(self._api, upload), upload["part_size"]
         digest, sent, failed = hashlib.sha256(), [], threading.Event()
+        still_open = upload["status"] == "open"  # joined already: the parts are only hashed
         try:
             with open(queued.path, "rb", buffering=0) as f:
                 for number in range(1, upload["part_count"] + 1):
@@ -292,6 +293,8 @@ class Uploader:
                     try:
                         data = self._read_part(f, buf, queued, number, part_size)
                         digest.update(data)  # hashlib lets go of the GIL for buffers this size
+                        if not sending and still_open and not self._still_held(queued.id, number, data):
+                            sending = True  # the server's copy is not these bytes: this part goes again
                         if sending:
                             sent.append(parts.submit(self._send_part, queued.id, targets, number, data, buf, failed))
                             continue
@@ -308,6 +311,14 @@ class Uploader:
             # A stop or cancel is what ended the file, whatever the other parts ran into meanwhile.
             raise next((e for e in errors if isinstance(e, (Halted, *_NO_SESSION))), errors[0])
         return digest.hexdigest()
+
+    def _still_held(self, file_id: int, number: int, data: memoryview) -> bool:
+        """Whether the part the server already holds is these bytes (its ETag is their MD5)."""
+        held = self._queue.stored_parts(file_id).get(number)
+        if held is not None and held.etag.strip('"').lower() == hashlib.md5(data).hexdigest():
+            return True
+        log.warning("Part %d of upload %d is not what the server holds: it is sent again", number, file_id)
+        return False
 
     @staticmethod
     def _read_part(f, buf: bytearray, queued: QueuedFile, number: int, part_size: int) -> memoryview:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import uuid4
 
@@ -22,6 +23,7 @@ from sqlalchemy import select
 
 from order_api.blobstore import UploadRef
 from order_api.models import Asset, Change, Product, Upload, UploadPart
+from order_api.scrub import Scrub
 from order_api.server import start_in_thread
 from order_api.settings import ServerSettings
 from tests.order_api.harness import Harness, Session
@@ -67,10 +69,17 @@ class UploadsApi:
                 r = self.put(target, _part(data, target["number"], upload["part_size"]))
                 assert r.status_code == 200, r.text
 
+    def complete(self, upload: dict, data: bytes | None, **extra) -> httpx.Response:
+        """Complete with every part's MD5 computed from data (as a client does in its read pass)."""
+        body = dict(extra)
+        if data is not None:
+            body["parts"] = md5s(upload, data)
+        return self.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete", json=body)
+
     def ref(self, upload_id: str) -> UploadRef:
         with self.harness.db.read() as s:
             row = s.get(Upload, upload_id)
-            return UploadRef(row.id, row.object_key, row.store_upload_id)
+            return UploadRef(row.id, row.object_key, row.store_upload_id, row.single, row.content_type)
 
     def stored_object(self, key: str) -> bytes | None:
         """The object as the store holds it, read past the API; None when there is none."""
@@ -134,6 +143,12 @@ def _part(data: bytes, number: int, part_size: int) -> bytes:
     return data[(number - 1) * part_size: number * part_size]
 
 
+def md5s(upload: dict, data: bytes) -> list[dict]:
+    """Every part of upload with the hex MD5 of its bytes in data: what completion asks for."""
+    return [{"number": n, "etag": hashlib.md5(_part(data, n, upload["part_size"])).hexdigest()}
+            for n in range(1, upload["part_count"] + 1)]
+
+
 def _md5_b64(chunk: bytes) -> str:
     return base64.b64encode(hashlib.md5(chunk).digest()).decode()
 
@@ -172,10 +187,13 @@ def test_multipart_upload_stores_the_identical_object(store_api):
         assert r.headers["ETag"].strip('"') == hashlib.md5(chunk).hexdigest()
         etags.append({"number": target["number"], "etag": r.headers["ETag"]})
 
-    r = store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete", json={"parts": etags})
+    assert not upload["single"]
+    r = store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete",
+                                json={"parts": etags, "sha256": hashlib.sha256(data).hexdigest()})
     assert r.status_code == 200, r.text
     done = r.json()
     assert done["status"] == "complete" and done["parts"] == []
+    assert done["asset"]["integrity"] == "unchecked"  # not read back: the scrub does that later
     assert done["asset"]["sha256"] == hashlib.sha256(data).hexdigest() and done["asset"]["size"] == len(data)
     stored = store_api.stored_object(upload["object_key"])
     assert stored is not None and hashlib.sha256(stored).digest() == hashlib.sha256(data).digest()
@@ -184,6 +202,7 @@ def test_multipart_upload_stores_the_identical_object(store_api):
         asset = s.execute(select(Asset).where(Asset.upload_id == upload["upload_id"])).scalar_one()
         assert asset.product_id == s.execute(select(Product.id).where(Product.sku == SKU)).scalar_one()
         assert asset.object_key == upload["object_key"]
+        assert (asset.filename, asset.uploaded_by) == ("IMG_0001.JPG", "Ada")
         feed = s.execute(select(Change).where(Change.entity == "asset", Change.entity_id == str(asset.id))).scalars()
         assert [c.audience for c in feed] == ["studio"]
 
@@ -208,29 +227,93 @@ def test_get_lists_stored_parts_with_fresh_urls(store_api):
     assert seen["stored_parts"] == [{"number": 1, "size": PART, "etag": hashlib.md5(data[:PART]).hexdigest()}]
     assert [p["number"] for p in seen["parts"]] == [1, 2]
 
-    missing = store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete")
+    missing = store_api.complete(upload, data)
     assert _error(missing, 409)["code"] == "parts_missing"
     assert missing.json()["error"]["details"] == {"missing": [2]}
+    assert store_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "open"
 
-    # Content-MD5 is optional: this part goes without it, on a URL from the refreshed list.
-    assert store_api.put(seen["parts"][1], data[PART:], with_md5=False).status_code == 200
-    r = store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete")
+    assert store_api.put(seen["parts"][1], data[PART:]).status_code == 200
+    r = store_api.complete(upload, data)
     assert r.status_code == 200 and r.json()["status"] == "complete", r.text
 
 
-def test_wrong_sha256_is_refused_at_completion(store_api):
-    data = _data(4096)
-    upload = store_api.started(data, sha256=hashlib.sha256(b"another file").hexdigest())
+def test_completion_needs_every_part_with_its_md5(store_api):
+    data = _data(PART + 1000)
+    upload = store_api.started(data)
     store_api.upload_parts(upload, data)
+    complete = f"/v1/uploads/{upload['upload_id']}/complete"
+    [first, second] = md5s(upload, data)
+    for parts in (None, [first], [first, {"number": 2, "etag": "not-an-md5"}]):
+        err = _error(store_api.ada.http.post(complete, json={"parts": parts} if parts else {}), 422)
+        assert err["code"] == "parts_required"
+    assert store_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "open"
+    assert store_api.complete(upload, data).status_code == 200
 
-    r = store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete", json={})
+
+def test_a_part_list_the_store_does_not_hold_is_refused_and_nothing_is_read_back(store_api, monkeypatch):
+    data = _data(PART + 1000)
+    upload = store_api.started(data)
+    store_api.upload_parts(upload, data)
+    reads = []
+    monkeypatch.setattr(type(store_api.store), "open_object", lambda self, key: reads.append(key))
+    other = bytearray(data)
+    other[PART + 10] ^= 0xFF  # the client's second part is not what the store holds
+    r = store_api.complete(upload, bytes(other))
+    assert _error(r, 409)["code"] == "etag_mismatch" and r.json()["error"]["details"] == {"parts": [2]}
+    assert store_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "open"
+    r = store_api.complete(upload, data)
+    assert r.status_code == 200, r.text
+    assert reads == []  # completion checked ETags, it never opened the object
+
+
+def test_an_object_joined_into_other_data_than_the_parts_is_deleted_and_the_upload_failed(fs_api, monkeypatch):
+    # A store that joins the right parts wrongly cannot be made to on purpose: its answer is replaced.
+    data = _data(PART + 1000)
+    upload = fs_api.started(data)
+    fs_api.upload_parts(upload, data)
+    join = type(fs_api.store).complete
+    monkeypatch.setattr(type(fs_api.store), "complete", lambda self, ref, parts: join(self, ref, parts) and "0" * 32)
+    r = fs_api.complete(upload, data)
     err = _error(r, 422)
-    assert err["code"] == "sha256_mismatch" and err["details"]["actual_sha256"] == hashlib.sha256(data).hexdigest()
-    assert store_api.stored_object(upload["object_key"]) is None
-    assert store_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "failed"
-    with store_api.harness.db.read() as s:
+    assert err["code"] == "object_mismatch" and err["details"]["actual_etag"] == "0" * 32
+    assert err["details"]["expected_etag"].endswith("-2")
+    assert fs_api.stored_object(upload["object_key"]) is None
+    assert fs_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "failed"
+    with fs_api.harness.db.read() as s:
         assert s.execute(select(Asset)).first() is None
-    assert _error(store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete"), 409)["code"] == "upload_failed"
+
+
+def test_a_small_file_goes_up_in_one_put_and_is_stored_like_a_multipart_one(store_api):
+    small, big = _data(PART - 7), _data(PART + 7)
+    one = store_api.started(small)
+    assert one["single"] and one["part_count"] == 1 and [p["number"] for p in one["parts"]] == [1]
+    if store_api.kind == "s3":
+        assert "uploadId" not in one["parts"][0]["url"] and one["parts"][0]["headers"] == {"Content-Type": "image/jpeg"}
+        with store_api.harness.db.read() as s:
+            assert s.get(Upload, one["upload_id"]).store_upload_id == ""
+    assert store_api.ada.http.get(f"/v1/uploads/{one['upload_id']}").json()["stored_parts"] == []
+    store_api.upload_parts(one, small)
+    seen = store_api.ada.http.get(f"/v1/uploads/{one['upload_id']}").json()
+    assert seen["stored_parts"] == [{"number": 1, "size": len(small), "etag": hashlib.md5(small).hexdigest()}]
+    two = store_api.started(big)
+    assert not two["single"] and two["part_count"] == 2
+    store_api.upload_parts(two, big)
+    for upload, data in ((one, small), (two, big)):
+        r = store_api.complete(upload, data)
+        assert r.status_code == 200 and r.json()["status"] == "complete", r.text
+        assert store_api.stored_object(upload["object_key"]) == data
+
+
+def test_a_single_put_of_other_bytes_is_refused_at_completion_and_sent_again(store_api):
+    data = _data(4096)
+    upload = store_api.started(data)
+    other = _data(4097)[:4096]
+    assert store_api.put(upload["parts"][0], other).status_code == 200  # the store took other bytes whole
+    r = store_api.complete(upload, data)
+    assert _error(r, 409)["code"] == "etag_mismatch"
+    assert store_api.put(upload["parts"][0], data).status_code == 200  # sent again: the right bytes
+    assert store_api.complete(upload, data).status_code == 200
+    assert store_api.stored_object(upload["object_key"]) == data
 
 
 def test_a_client_hashing_while_it_uploads_gives_the_sha256_at_completion(store_api):
@@ -240,35 +323,100 @@ def test_a_client_hashing_while_it_uploads_gives_the_sha256_at_completion(store_
     upload = r.json()
     assert upload["sha256"] is None
     store_api.upload_parts(upload, data)
-    complete = f"/v1/uploads/{upload['upload_id']}/complete"
 
-    assert _error(store_api.ada.http.post(complete, json={}), 422)["code"] == "sha256_required"
+    assert _error(store_api.complete(upload, data), 422)["code"] == "sha256_required"
     assert store_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "open"
-    r = store_api.ada.http.post(complete, json={"sha256": hashlib.sha256(data).hexdigest()})
+    r = store_api.complete(upload, data, sha256=hashlib.sha256(data).hexdigest())
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "complete" and r.json()["asset"]["sha256"] == hashlib.sha256(data).hexdigest()
     # A retried completion needs no digest any more: it was kept with the upload.
-    assert store_api.ada.http.post(complete, json={}).status_code == 200
+    assert store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete", json={}).status_code == 200
 
 
 def test_a_sha256_at_completion_must_match_the_declared_one(store_api):
     data = _data(4096)
     upload = store_api.started(data)
     store_api.upload_parts(upload, data)
-    r = store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete",
-                                json={"sha256": hashlib.sha256(b"other").hexdigest()})
+    r = store_api.complete(upload, data, sha256=hashlib.sha256(b"other").hexdigest())
     assert _error(r, 422)["code"] == "sha256_conflict"
     assert store_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "open"
 
 
-def test_a_wrong_sha256_given_at_completion_fails_the_upload(store_api):
-    data = _data(4096)
-    upload = store_api.create(data, sha256=None).json()
+def _stored_path(store_api, key: str) -> Path:
+    """Where the store keeps an object on disk (rclone serves a folder per bucket)."""
+    if store_api.kind == "fs":
+        return Path(store_api.store.root) / key
+    return store_api.s3.root / store_api.store.bucket / key
+
+
+def test_the_scrub_reads_objects_back_and_puts_a_tampered_one_in_front_of_a_supervisor(store_api):
+    files = [_data(1000), _data(PART + 3), _data(2000)]
+    assets = []
+    for data in files:
+        upload = store_api.started(data, filename=f"IMG_{len(data)}.JPG")
+        store_api.upload_parts(upload, data)
+        r = store_api.complete(upload, data)
+        assert r.status_code == 200, r.text
+        assets.append((r.json()["asset"], data))
+    tampered = _stored_path(store_api, assets[1][0]["object_key"])
+    raw = bytearray(tampered.read_bytes())
+    raw[PART] ^= 0x01  # one bit, after completion, in the store's own folder
+    tampered.write_bytes(bytes(raw))
+    store_api.store.delete_object(assets[2][0]["object_key"])  # and one object lost
+
+    scrub = Scrub(store_api.harness.ctx, rate_bytes_s=1e9, recheck_s=3600)
+    found = []
+    while (checked := scrub.check_next()) is not None:
+        found.append((checked.asset_id, checked.integrity))
+    assert found == [(assets[0][0]["id"], "verified"), (assets[1][0]["id"], "corrupt"),
+                     (assets[2][0]["id"], "corrupt")]
+    assert scrub.bytes_read == 1000 + PART + 3
+
+    with store_api.harness.db.read() as s:
+        rows = {a.id: a for a in s.execute(select(Asset)).scalars()}
+        assert [rows[a["id"]].integrity for a, _ in assets] == ["verified", "corrupt", "corrupt"]
+        assert all(rows[a["id"]].checked_at is not None for a, _ in assets)
+        published = [c.data for c in s.execute(
+            select(Change).where(Change.entity == "asset", Change.entity_id == str(assets[1][0]["id"]))
+            .order_by(Change.seq)).scalars()]
+    # The feed tells a supervisor which file, by whom (the Exceptions screen's card).
+    assert published[-1]["integrity"] == "corrupt" and published[-1]["filename"] == f"IMG_{PART + 3}.JPG"
+    assert published[-1]["uploaded_by"] == "Ada"
+
+
+def test_the_scrub_checks_a_verified_object_again_once_its_check_is_old(store_api):
+    data = _data(3000)
+    upload = store_api.started(data)
     store_api.upload_parts(upload, data)
-    r = store_api.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete",
-                                json={"sha256": hashlib.sha256(b"other").hexdigest()})
-    assert _error(r, 422)["code"] == "sha256_mismatch"
-    assert store_api.stored_object(upload["object_key"]) is None
+    asset = store_api.complete(upload, data).json()["asset"]
+    scrub = Scrub(store_api.harness.ctx, rate_bytes_s=1e9, recheck_s=3600)
+    assert scrub.check_next().integrity == "verified"
+    assert scrub.check_next() is None  # checked an instant ago: not due
+    path = _stored_path(store_api, asset["object_key"])
+    path.write_bytes(b"X" + path.read_bytes()[1:])
+    with store_api.harness.db.write() as s:
+        s.get(Asset, asset["id"]).checked_at -= timedelta(hours=2)
+    assert scrub.check_next().integrity == "corrupt"
+    assert scrub.check_next() is None  # a corrupt one stays so until it is replaced
+
+
+def test_the_scrub_reads_no_faster_than_its_rate(fs_api, monkeypatch):
+    data = _data(3 * 1024 * 1024)
+    upload = fs_api.started(data)
+    fs_api.upload_parts(upload, data)
+    assert fs_api.complete(upload, data).status_code == 200
+    scrub = Scrub(fs_api.harness.ctx, rate_bytes_s=len(data) / 6)  # 6 s for the whole file
+    now, waits = [0.0], []  # a clock that moves only by the scrub's pauses: reading costs no time here
+
+    def pause(seconds: float) -> bool:
+        waits.append(seconds)
+        now[0] += seconds
+        return False
+
+    monkeypatch.setattr("order_api.scrub.time", SimpleNamespace(monotonic=lambda: now[0]))
+    scrub._stop.wait = pause
+    assert scrub.check_next().integrity == "verified"
+    assert waits == pytest.approx([2.0, 2.0, 2.0])  # a pause after each MiB: 3 MiB at 0.5 MiB/s
 
 
 def test_tampered_part_url_is_refused(store_api):

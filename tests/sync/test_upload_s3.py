@@ -199,3 +199,33 @@ def test_an_upload_the_store_forgot_starts_over_and_arrives_whole(server, s3, op
     assert watching.answers == [200, 404, 200, 200, 200]  # NoSuchUpload, then all three parts anew
     assert _statuses(server) == ["aborted", "complete"]
     _assert_stored(server, s3, photo)
+
+
+class Damaging(Watching):
+    """Watching, and the first PUT's bytes change on the way (one bit), as on a bad link."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and not self.answers:
+            body = request.read()
+            request = httpx.Request(request.method, request.url, headers=request.headers,
+                                    content=bytes([body[0] ^ 0x01]) + body[1:])
+        return super().handle_request(request)
+
+
+def test_a_small_file_goes_in_one_put_and_a_put_damaged_on_the_way_is_refused_and_sent_again(server, s3, open_core,
+                                                                                             tmp_path):
+    core = _core(open_core, server)
+    [photo] = _photos(tmp_path, 3 * 1024 * 1024)  # below the part size: one PUT of the object
+    queue = UploadQueue(core.store)
+    queue.add([photo], lambda p: "SKU-1")
+    damaging = Damaging()
+    http = httpx.Client(transport=damaging, timeout=60)
+    summary = Uploader(queue, core.api, http=http, parts_in_flight=1, sleep=lambda s: None).run()
+    http.close()
+
+    assert {o.state for o in summary.files.values()} == {"done"}, summary.files
+    assert damaging.answers == [400, 200]  # BadDigest from the store, then the bytes as they are
+    _assert_stored(server, s3, photo)
+    with server.db.read() as s:
+        [upload] = s.execute(select(Upload)).scalars().all()
+        assert upload.single and upload.store_upload_id == "" and upload.status == "complete"

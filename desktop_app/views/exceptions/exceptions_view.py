@@ -5,7 +5,7 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop_app.i18n import translate
 from desktop_app.views.card_list import CardList, card_button, card_label, large
-from desktop_app.workflows.exceptions import ExceptionCard, HeldOrder
+from desktop_app.workflows.exceptions import DamagedImage, ExceptionCard, HeldOrder
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 
 # What people read; kept together so that translation finds them in one place (context "Exceptions").
@@ -94,6 +94,29 @@ class HeldOrderFrame(QFrame):
         self.release_requested.emit(self.held.order_id)
 
 
+class DamagedImageFrame(QFrame):
+    """An image the server found damaged in its store: which file, for which product, who uploads it again."""
+
+    def __init__(self, image: DamagedImage, parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName="exception-card")
+        self.image = image
+        title = translate("Exceptions", "Photo {file} of {sku} is damaged").format(file=image.filename, sku=image.sku)
+        self.title = large(card_label(title, "big"), 1.4)
+        self.what = card_label(translate("Exceptions", "{product} · uploaded by {who}").format(
+            product=image.product, who=image.uploaded_by) if image.product else
+            translate("Exceptions", "Uploaded by {who}").format(who=image.uploaded_by), "hint")
+        self.reason = card_label(translate("Exceptions", "The server read it back and it is not the file that was "
+                                                         "uploaded."), "reason")
+        self.next_step = card_label(translate("Exceptions", "What to do: ask {who} to upload {file} again (run the "
+                                                            "same upload for its folder).").format(
+            who=image.uploaded_by, file=image.filename), "next-step")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 12, 14, 12)
+        layout.setSpacing(8)
+        for w in (self.title, self.what, self.reason, self.next_step):
+            layout.addWidget(w)
+
+
 class ExceptionsView(CardList):
     """Lists refused actions for a supervisor; it only displays and asks, the app does the work.
 
@@ -116,11 +139,13 @@ class ExceptionsView(CardList):
         self.column.insertWidget(self.column.indexOf(self.scroll), self.empty, 1)
         self.show_cards([], can_resolve=False)
 
-    def show_cards(self, cards: list[ExceptionCard], can_resolve: bool, held: list[HeldOrder] = ()) -> None:
-        """Replace the list with the hold shelf's orders, then these cards; buttons only for a supervisor."""
-        shelf = [HeldOrderFrame(order, can_resolve, self.parent_of_cards) for order in held]
+    def show_cards(self, cards: list[ExceptionCard], can_resolve: bool, held: list[HeldOrder] = (),
+                   damaged: list[DamagedImage] = ()) -> None:
+        """Replace the list with the hold shelf's orders, damaged images, then these cards; buttons for a supervisor."""
+        shelf: list[QFrame] = [HeldOrderFrame(order, can_resolve, self.parent_of_cards) for order in held]
         for frame in shelf:
             frame.release_requested.connect(self.release_requested.emit)
+        shelf += [DamagedImageFrame(image, self.parent_of_cards) for image in damaged]
         frames = [ExceptionCardFrame(card, can_resolve, self.parent_of_cards) for card in cards]
         for frame in frames:
             frame.resolve_requested.connect(self.resolve_requested.emit)

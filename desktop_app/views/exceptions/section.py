@@ -7,7 +7,7 @@ from desktop_app.sections import Banners, Section
 from desktop_app.tasks import TaskRunner
 from desktop_app.views.exceptions.exceptions_view import ExceptionsView
 from contract.actions import PackRelease
-from desktop_app.workflows.exceptions import Exceptions, NotAllowedToResolve, held_orders
+from desktop_app.workflows.exceptions import Exceptions, NotAllowedToResolve, damaged_images, held_orders
 from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.client import ClientCore
 from sync.engine import SyncStatus
@@ -39,7 +39,7 @@ class ExceptionsSection(Section):
         self._core, self._runner = core, runner
         self.exceptions = Exceptions(core.outbox, name_of=self._name_of)
         self._cursor_seen: int | None = None  # the replica's cursor when the list was last read
-        self._shown: tuple | None = None  # (cards, held, can resolve) on screen: a read finding the same draws nothing
+        self._shown: tuple | None = None  # (cards, held, damaged, can resolve) shown: the same read draws nothing
         view.resolve_requested.connect(self._resolve)
         view.release_requested.connect(self._release)
         view.refresh_requested.connect(lambda: self.load())  # also each time the view is shown
@@ -62,15 +62,16 @@ class ExceptionsSection(Section):
             found = (*found, can)
             if redraw or found != self._shown:  # a button a supervisor just pressed is set back only when asked
                 self._shown = found
-                cards, held, _ = found
-                self.view.show_cards(cards, can, held)
+                cards, held, damaged, _ = found
+                self.view.show_cards(cards, can, held, damaged)
 
         def failed(exc: BaseException) -> None:
             log.error("reading the refused actions failed", exc_info=exc)
             if person is self.person:
                 self.say.show("reject", translate("Exceptions", LOAD_FAILED))
 
-        self._runner.run(lambda: (self.exceptions.cards(), held_orders(self._core.view)), loaded, failed,
+        view = self._core.view
+        self._runner.run(lambda: (self.exceptions.cards(), held_orders(view), damaged_images(view)), loaded, failed,
                          name="load exceptions")
 
     def _release(self, order_id: int) -> None:
@@ -109,7 +110,8 @@ class ExceptionsSection(Section):
 
     def data_changed(self, status: SyncStatus) -> None:
         self.status_changed.emit(str(status.rejected) if status.rejected else "")
-        # A pull can put an order on the hold shelf or take it off (for a supervisor who just signed in,
+        # A pull can put an order on the hold shelf or take it off, or bring an image the server found
+        # damaged (for a supervisor who just signed in,
         # the first pull of his scope may land after the list was read): read it again while on screen.
         seen, self._cursor_seen = self._cursor_seen, status.cursor
         if self.on_screen and seen != status.cursor:
