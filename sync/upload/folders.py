@@ -83,7 +83,7 @@ def select_photos(paths: Iterable[Path]) -> Selection:
         elif not stat.S_ISREG(st.st_mode):
             raise ValueError(f"Cannot upload {path}: it is not a regular file or a folder.")
         else:
-            reason = _never_a_photo(path.name) or (EMPTY if st.st_size == 0 else None)
+            reason = never_a_photo(path.name) or (EMPTY if st.st_size == 0 else None)
             if reason:
                 selection.skipped.append(Skipped(path, reason))
             else:
@@ -113,7 +113,7 @@ def _search(top: Path, selection: Selection, take: Callable[[Path], None],
             except OSError:  # a broken link, or a file gone or locked meanwhile
                 selection.skipped.append(Skipped(path, UNREADABLE))
                 continue
-            reason = _never_a_photo(entry.name) or (HIDDEN if _hidden(entry.name, own) else None)
+            reason = never_a_photo(entry.name) or (HIDDEN if is_hidden(entry.name, own) else None)
             if is_dir:
                 key = (st.st_dev, st.st_ino)
                 if reason is None and key in seen_folders:
@@ -139,7 +139,7 @@ def _search(top: Path, selection: Selection, take: Callable[[Path], None],
         stack.extend(reversed(subfolders))
 
 
-def _never_a_photo(name: str) -> str | None:
+def never_a_photo(name: str) -> str | None:
     """SYSTEM or TEMPORARY for the names that are never photos, wherever they come from; else None."""
     lower = name.lower()
     if lower in SYSTEM_NAMES or lower.startswith(APPLE_DOUBLE_PREFIX):
@@ -149,7 +149,7 @@ def _never_a_photo(name: str) -> str | None:
     return None
 
 
-def _hidden(name: str, st: os.stat_result) -> bool:
+def is_hidden(name: str, st: os.stat_result) -> bool:
     """A leading dot, or the hidden flag of Windows (file attributes) or macOS (UF_HIDDEN)."""
     if name.startswith("."):
         return True
