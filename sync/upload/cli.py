@@ -5,7 +5,11 @@
 
 A PATH is a photo, or a folder searched through for photos (sync/upload/folders.py says
 which files go and which are skipped); what is skipped, and why, is summed up before
-anything is sent. Run as `floorhand upload`, --server, --data-dir, --ca-bundle and --keyring
+anything is sent. Every photo is checked first, as the studio checks a capture: a file whose
+structure is not whole (cut short, or not the image its name says: sync/studio/decodable.py)
+is held, and so is one that falls short of the style guide (type, embedded sRGB profile,
+bit depth: sync/studio/styleguide.py; --no-style-guide sends those anyway). Held files are
+listed with the reason and not sent. Run as `floorhand upload`, --server, --data-dir, --ca-bundle and --keyring
 default to the workstation's settings (machine config, user config, FLOORHAND_*;
 desktop_app/main.py passes them in). Without them --server falls back to
 FLOORHAND_SERVER_URL, and --user to FLOORHAND_USER. The upload signs in online as `floorhand
@@ -34,6 +38,9 @@ from rich.text import Text
 from sync.api import Offline, ServerBusy
 from sync.client import ClientCore
 from sync.credentials import NO_KEYRING
+from sync.studio.decodable import why_not_decodable
+from sync.studio.styleguide import StyleGuide
+from sync.studio.styleguide import check as check_style
 from sync.tls import untrusted_certificate
 from sync.upload.folders import EMPTY, Skipped, select_photos
 from sync.upload.queue import ACTIVE, QueuedFile, UploadQueue
@@ -69,6 +76,9 @@ def add_upload_parser(subparsers) -> argparse.ArgumentParser:
     run.add_argument("--limit-rate", type=_rate, default=None, metavar="RATE",
                      help="at most this many bytes per second for all parts together, e.g. 800K or 5M "
                           "(K, M, G are powers of 1024)")
+    run.add_argument("--no-style-guide", dest="style_guide", action="store_false",
+                     help="send photos that fall short of the style guide (type, sRGB profile, bit depth); "
+                          "a file cut short or not an image is held all the same")
     run.add_argument("--ca-bundle", default=None, help="CA bundle for a corporate TLS certificate")
     run.add_argument("--keyring", default=None, help="keyring backend as module.Class, or 'none'")
     return run
@@ -90,6 +100,9 @@ def run_upload(args: argparse.Namespace, data_dir) -> int:
         return 2
     skus, unmatched = _skus_of(selection.files, args.sku, args.sku_from_filename)
     skipped = selection.skipped + [Skipped(path, UNMATCHED) for path in unmatched]
+    held = _held(skus, StyleGuide() if getattr(args, "style_guide", True) else None)
+    for h in held:
+        del skus[h.path]
     watch = ServerWatch()
     with TerminalLog(watch) as terminal_log:
         core = ClientCore.open(data_dir, args.server, keyring=args.keyring, ca_bundle=args.ca_bundle)
@@ -102,6 +115,8 @@ def run_upload(args: argparse.Namespace, data_dir) -> int:
                 return 2
             if skipped:
                 console.print(*_skipped_lines(skipped), sep="\n")
+            if held:
+                console.print(*_held_lines(held), sep="\n")
             to_send = [f.id for f in queued if f.state != "done"]
             summary = Summary()
             if to_send:
@@ -117,7 +132,7 @@ def run_upload(args: argparse.Namespace, data_dir) -> int:
             files = [queue.get(f.id) for f in queued]
         finally:
             core.close()
-    return _report(console, files, skipped, summary, watch, sent=bool(to_send))
+    return _report(console, files, skipped + held, summary, watch, sent=bool(to_send))
 
 
 def _sign_in_and_send(args: argparse.Namespace, core: ClientCore, queue: UploadQueue, to_send: list[int],
@@ -158,7 +173,7 @@ _ROW_REASONS = (EMPTY, UNMATCHED)
 def _report(console: Console, files: list[QueuedFile], skipped: list[Skipped], summary: Summary,
             watch: ServerWatch, *, sent: bool) -> int:
     """The summary table and the closing lines; returns the exit code."""
-    not_queued = [s for s in skipped if s.reason in _ROW_REASONS]
+    not_queued = [s for s in skipped if s.reason in _ROW_REASONS or isinstance(s, Held)]
     left = [f for f in files if f.state in ACTIVE]
     # The run ended while the server did not answer: said once, in plain words, below the table.
     outage = bool(left) and watch.waiting and not summary.stopped
@@ -265,6 +280,30 @@ def _first_interrupt_stops(uploader: Uploader) -> Iterator[None]:
         signal.signal(signal.SIGINT, before)
 
 
+class Held(Skipped):
+    """A photo checked and not sent: its structure is not whole, or it falls short of the style guide."""
+
+
+def _held(skus: dict[Path, str], guide: StyleGuide | None) -> list[Held]:
+    """The photos that fail their checks, each with the reason in plain words (no guide: structure only)."""
+    held = []
+    for path in skus:
+        reason = why_not_decodable(path)
+        if reason is not None:  # a phrase; said here as a sentence like the style guide's
+            reason = f"{reason[0].upper()}{reason[1:]}{'' if reason.endswith('.') else '.'}"
+        elif guide is not None:
+            reason = " ".join(f.words for f in check_style(path, guide)) or None
+        if reason is not None:
+            held.append(Held(path, reason))
+    return held
+
+
+def _held_lines(held: list[Held]) -> list[Text]:
+    """Every held photo with its reason: each needs putting right by hand, so none is left out."""
+    return [Text(f"Held, not uploaded ({_files(len(held))}; put right and run again):"),
+            *(Text(f"  {h.path.name}: {h.reason}") for h in held)]
+
+
 def _skipped_lines(skipped: list[Skipped]) -> list[Text]:
     """What was skipped, per reason: how many, and the first few names."""
     folders = sum(s.folder for s in skipped)
@@ -301,5 +340,5 @@ def _summary_table(files: list[QueuedFile], summary: Summary, not_queued: list[S
         # Text, not str: rich reads a str cell as markup, and file names may hold brackets.
         table.add_row(Text(f.path.name), Text(f.sku), f.state, Text(error or ""))
     for s in not_queued:
-        table.add_row(Text(s.path.name), "", "not queued", s.reason)
+        table.add_row(Text(s.path.name), "", "held" if isinstance(s, Held) else "not queued", Text(s.reason))
     return table

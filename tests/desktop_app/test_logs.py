@@ -13,6 +13,7 @@ from desktop_app.logs import BACKUPS, LOG_FILE, MAX_BYTES, redact, start_logging
 from order_api.server import free_port
 from sync.client import ClientCore
 from tests.conftest import UPLOAD_PART
+from tests.sync.photos import photo_bytes
 
 MEMORY_KEYRING = "tests.sync.memory_keyring.MemoryKeyring"
 
@@ -67,7 +68,7 @@ def test_sign_in_sync_and_refresh_leave_no_token_in_the_log(server, tmp_path, lo
 
 def test_an_upload_logs_its_part_urls_without_their_signatures(studio_server, tmp_path):
     photo = tmp_path / "IMG_1.JPG"
-    photo.write_bytes(os.urandom(UPLOAD_PART * 2 + 10))
+    photo.write_bytes(photo_bytes(".jpg", UPLOAD_PART * 2 + 10))  # a real photo: upload checks it first
     run = floorhand(tmp_path, "--log-level", "info", "--data-dir", str(tmp_path / "client"), "upload", str(photo),
                     "--sku", "SKU-1", "--server", studio_server.url, "--user", "chloe", "--keyring", "none",
                     env={"FLOORHAND_PIN": "1111"})

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import update
 
 from order_api.models import AuthSession, OfflineTicket
@@ -15,7 +16,7 @@ from tests.sync.conftest import UPLOAD_PART, wait_until
 
 PART = UPLOAD_PART
 _upload, _photo, _sha256, _row = upload_runs.upload, upload_runs.photo, upload_runs.sha256, upload_runs.row
-_assets, _asset_rows = upload_runs.assets, upload_runs.asset_rows
+_assets, _asset_rows, _cells = upload_runs.assets, upload_runs.asset_rows, upload_runs.cells
 
 
 @pytest.fixture
@@ -155,7 +156,7 @@ def test_a_sign_in_revoked_mid_run_stops_with_a_clear_message_and_the_next_run_r
 def test_a_folder_uploads_exactly_its_photos_each_for_the_sku_in_its_name(server, tmp_path):
     shots = tmp_path / "shots"
     photos = [_photo(tmp_path, name, size) for name, size in (
-        ("day1/SKU-1_front.JPG", PART * 2 + 3), ("day1/raw/SKU-1_front.CR3", PART), ("day2/SKU-2_scan.TIFF", 99),
+        ("day1/SKU-1_front.JPG", PART * 2 + 3), ("day1/raw/SKU-1_front.CR3", PART), ("day2/SKU-2_scan.TIFF", 9_999),
         ("day2/SKU-2_side.jpeg", PART + 1))]
     for name in (".thumbnails/SKU-1_t.jpg", "day1/.SKU-1_hidden.jpg", "day1/notes.txt", "day2/SKU-2_side.xmp",
                  "day2/SKU-2_b.jpg.part", "day2/~SKU-2_c.jpg", "Thumbs.db", ".DS_Store", "day1/desktop.ini"):
@@ -173,3 +174,33 @@ def test_a_folder_uploads_exactly_its_photos_each_for_the_sku_in_its_name(server
                  "not an image or RAW type: 2 (notes.txt, SKU-2_side.xmp)", "folder linked in a second time: 1 (back/)",
                  "temporary or partial file: 2 (SKU-2_b.jpg.part, ~SKU-2_c.jpg)"):
         assert told in skipped, skipped
+
+
+def test_photos_cut_short_not_images_or_short_of_the_style_guide_are_held_with_the_reason_and_not_sent(server,
+                                                                                                      tmp_path):
+    good = _photo(tmp_path, "IMG_OK.jpg", PART + 9)
+    cut = _photo(tmp_path, "IMG_CUT.jpg", 20_000)
+    cut.write_bytes(cut.read_bytes()[:600])  # the camera's write stopped: no end marker
+    fake = tmp_path / "shots" / "IMG_FAKE.jpg"
+    fake.write_bytes(os.urandom(30_000))  # random bytes named like a photo
+    bare = tmp_path / "shots" / "IMG_NOPROFILE.jpg"
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(bare, "JPEG")  # no embedded colour profile
+    webp = tmp_path / "shots" / "IMG_W.webp"
+    Image.new("RGB", (32, 32), (20, 30, 200)).save(webp, "WEBP")  # not a type of the style guide
+
+    run = _upload(server, tmp_path / "client", good, cut, fake, bare, webp, "--sku", "SKU-1")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Held, not uploaded (4 files; put right and run again):" in run.stdout
+    told = run.stdout[run.stdout.index("Held"):run.stdout.index("Upload summary")]
+    assert "IMG_CUT.jpg: " in told and "IMG_FAKE.jpg: " in told and "colour profile" in told and "IMG_W.webp" in told
+    for name in ("IMG_CUT.jpg", "IMG_FAKE.jpg", "IMG_NOPROFILE.jpg", "IMG_W.webp"):
+        assert _cells(run.stdout, name)[2] == "held"
+    assert "done" in _row(run.stdout, good.name)
+    assert set(_assets(server)) == {_sha256(good)}  # nothing held reached the server
+    assert "Traceback" not in run.stdout + run.stderr
+
+    # Without the style guide the conforming-but-for-the-guide ones go; a broken file never does.
+    again = _upload(server, tmp_path / "client", good, cut, fake, bare, webp, "--sku", "SKU-1", "--no-style-guide")
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "Held, not uploaded (2 files;" in again.stdout
+    assert {_sha256(good), _sha256(bare), _sha256(webp)} == set(_assets(server))

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from order_api.models import Asset, Product
 from order_api.server import RunningServer, start_in_thread
 from order_api.settings import ServerSettings
+from sync.upload.folders import PHOTO_SUFFIXES
 from tests.conftest import UPLOAD_PART
+from tests.sync.photos import photo_bytes
 from tests.sync.pseudo_terminal import Terminal
 
 
@@ -57,10 +59,15 @@ def restart(server, tmp_path: Path) -> RunningServer:
     return start_in_thread(settings, port=port)
 
 
+_SMALLEST = 4096
+
+
 def photo(tmp_path: Path, name: str, size: int) -> Path:
     path = tmp_path / "shots" / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(os.urandom(size))
+    # A photo the checks pass; below _SMALLEST only random bytes (files the tests expect skipped up front).
+    real = path.suffix.lower() in PHOTO_SUFFIXES and size >= _SMALLEST
+    path.write_bytes(photo_bytes(path.suffix, size) if real else os.urandom(size))
     return path
 
 
