@@ -1,11 +1,11 @@
-"""`floorhand`: the desktop app, its self-test and IT's commands; `sync`, `status` and `upload` run without a window."""
+"""`floorhand`: the desktop app, its self-test and IT's commands; `sync`, `status`, `upload`, `studio` run headless."""
 
 import argparse
 import sys
 
 from desktop_app.version import VERSION
 
-HEADLESS_COMMANDS = ("sync", "status", "upload")
+HEADLESS_COMMANDS = ("sync", "status", "upload", "studio")
 # Over SSH on Linux Qt would abort the window with "could not connect to display" (exit 134).
 NO_DISPLAY = ("floorhand: there is no display here (started over SSH?). Start Floorhand from the desktop, "
               "or use `floorhand doctor` / `floorhand --self-test`, which need none.")
@@ -31,7 +31,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="floorhand", description="Floorhand: picking, packing and studio work that keeps going offline.",
         epilog="Headless commands: floorhand sync --server URL --user NAME [--once]; floorhand status; "
-               "floorhand upload. For IT: floorhand doctor; floorhand config show; floorhand --self-test.")
+               "floorhand upload; floorhand studio watch FOLDER. "
+               "For IT: floorhand doctor; floorhand config show; floorhand --self-test.")
     parser.add_argument("--version", action="version", version=f"floorhand {VERSION}")
     parser.add_argument("--demo", action="store_true",
                         help="start a demo warehouse in this process and connect to it (nothing else needed)")

@@ -1,4 +1,4 @@
-"""`floorhand sync`, `floorhand status` and `floorhand upload`: the client core without a window."""
+"""`floorhand sync`, `status`, `upload` and `studio watch`: the client core without a window."""
 
 import argparse
 import getpass
@@ -13,6 +13,7 @@ from sync.signin import DeviceNotUsable, SignInRefused
 from sync.engine import SyncStatus
 from sync.outbox import Outbox
 from sync.store.database import LocalStore, StoreDamaged
+from sync.studio.watch import add_studio_parser, run_studio
 from sync.upload.cli import add_upload_parser, run_upload
 
 
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None, defaults: dict[str, str] | None = None) 
     device.add_argument("--ca-bundle", default=None, help="CA bundle for a corporate TLS certificate")
     device.add_argument("--keyring", default=None, help="keyring backend as module.Class, or 'none'")
     add_upload_parser(sub)
+    add_studio_parser(sub)
     args = parser.parse_args(argv)
     for name, value in defaults.items():
         if getattr(args, name, None) is None:
@@ -60,6 +62,8 @@ def main(argv: list[str] | None = None, defaults: dict[str, str] | None = None) 
             return print_queue(data_dir)
         if args.command == "upload":
             return run_upload(args, data_dir)
+        if args.command == "studio":
+            return run_studio(args, data_dir)
         if args.command == "device":
             return run_device(args, data_dir)
         return run_sync(args, data_dir)

@@ -138,6 +138,29 @@ print_jobs = Table(
     sqlite_autoincrement=True,
 )
 
+# The studio's captures moved from the capture folder into the session folder
+# (sync/studio/captures.py). A move is journaled before it happens: while `state` is
+# "intent" (a take or a reassign) or "undoing", `source` is the path moved from and `path`
+# the name moved to; afterwards `path` is where the file is. AUTOINCREMENT so the id a
+# caller keeps for a capture undone (its row deleted) never names another capture later.
+studio_captures = Table(
+    "studio_captures", journal,
+    Column("id", Integer, primary_key=True),
+    Column("original", Text, nullable=False),  # where the hot folder found it
+    Column("path", Text, nullable=False),
+    Column("source", Text),
+    Column("sku", String(32)),  # None: in the session's tray of unassigned captures
+    Column("angle", String(32)),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("inode", BigInteger, nullable=False),  # of the file at `source` while moving, at `path` once placed
+    Column("state", String(16), nullable=False),
+    Column("upload_file_id", Integer),  # its upload_files row once queued for upload
+    Column("taken_at", String(40), nullable=False),
+    Index("ix_studio_captures_state", "state"),
+    sqlite_autoincrement=True,
+)
+
 # Replica: one table per entity of the pull feed. The whole row is kept as JSON (so a
 # field the server adds needs no migration) next to the few columns that are queried.
 # `mask` has one bit per audience the row arrived through (replica_audiences.bit): a row
