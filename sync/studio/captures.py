@@ -5,7 +5,7 @@ point leaves the file under exactly one of its two names (ARCHITECTURE.md §9):
 
 1. a synced journal commit records the intent: the row's `source` is where the file is,
    its `path` the name it goes to (state "intent", or "undoing" for an undo);
-2. the file is moved without ever overwriting: os.link() to the new name, then unlink of
+2. the file is moved without ever overwriting (sync/studio/moves.py): os.link() to the new name, then unlink of
    the old one. A name that exists already makes link() fail; the next free name is then
    recorded (synced) before it is tried. Where the filesystem has no hard links (FAT,
    exFAT, some shares) a check that the name is free and os.rename() stand in; to another
@@ -56,6 +56,7 @@ from sqlalchemy import Row, delete, func, insert, or_, select, update
 from sync.outbox import utcnow
 from sync.store.database import LocalStore
 from sync.store.schema import studio_captures
+from sync.studio import moves
 from sync.studio.hotfolder import Capture
 
 log = logging.getLogger(__name__)
@@ -70,13 +71,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _NEVER_IN_NAMES = '<>:"/\\|?*'  # Windows refuses them all; the slashes would name folders
 _ANGLE_FIELD = r"\{angle(?:[!:][^}]*)?\}"
 _SEPARATOR = r"[-_. ]"
-_COPY_PREFIX, _COPY_SUFFIX = ".capture-", ".copying"  # hidden, never a photo: the hot folder and uploads skip it
 _HASH_PIECE = 1 << 20
 _MAX_CLASHES = 100  # names taken between the look into the folder and the move; more means something else is wrong
-# What link() says on a filesystem without hard links: Linux's vfat and exFAT EPERM, others
-# ENOTSUP/EOPNOTSUPP or ENOSYS; EMLINK is a file with too many links already.
-_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK})
-_WINDOWS_INVALID_FUNCTION = 1  # CreateHardLinkW on FAT and exFAT volumes
 # A path that cannot hold a file: absent, a folder, under a file, too long or not a valid name on Windows.
 _NOT_THERE = frozenset({errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EINVAL})
 
@@ -265,7 +261,7 @@ class CaptureLedger:
         row = self._in_flight(capture_id)
         for _ in range(_MAX_CLASHES):
             try:
-                _move(Path(row.source), Path(row.path), capture_id)
+                moves.move(Path(row.source), Path(row.path), capture_id)
             except FileExistsError:
                 row = self._retarget(row)
                 continue
@@ -281,13 +277,13 @@ class CaptureLedger:
     def _settle(self, row: Row) -> TakenCapture | None:
         """Finish one move found in flight at start, forward (the module's docstring says how)."""
         source, target = Path(row.source), Path(row.path)
-        _remove_if_there(_copy_name(target, row.id))
-        if _same_file(source, target):
-            _remove_if_there(source)
+        moves.remove_if_there(moves.copy_name(target, row.id))
+        if moves.same_file(source, target):
+            moves.remove_if_there(source)
             return self._finish(row)
         if _holds(target, row):
             if _holds(source, row):
-                _remove_if_there(source)  # an interrupted move to another filesystem: the copy is in place
+                moves.remove_if_there(source)  # an interrupted move to another filesystem: the copy is in place
             return self._finish(row)
         if not _holds(source, row):
             log.warning("Capture %d is gone: neither %s nor %s holds it any more", row.id, source, target)
@@ -378,117 +374,12 @@ class CaptureLedger:
         return names
 
 
-# --- the filesystem ---------------------------------------------------------------------------
-
-def _move(source: Path, target: Path, capture_id: int) -> None:
-    """Move source to target without overwriting (FileExistsError when target exists); the folders synced.
-
-    When it raises anything else, the file is at source only, as far as the cleanup could.
-    """
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except FileExistsError as exc:  # a file where the folder should be: not a name clash to step past
-        raise NotADirectoryError(errno.ENOTDIR, "a file stands where the folder should be", str(target.parent)) from exc
-    try:
-        linked = _put(source, target)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        _copy_across(source, target, capture_id)
-        return
-    if linked:
-        _drop_source(source, target)
-    _sync_folder(target.parent)
-    if source.parent != target.parent:
-        _sync_folder(source.parent)
-
-
-def _put(source: Path, target: Path) -> bool:
-    """Give the file at source the name target, never over an existing file; True when source still names it."""
-    try:
-        os.link(source, target)
-        return True
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if not _no_hard_links(exc):
-            raise
-    if os.path.lexists(target):
-        raise FileExistsError(errno.EEXIST, "a file of that name exists", str(target))
-    os.rename(source, target)
-    return False
-
-
-def _copy_across(source: Path, target: Path, capture_id: int) -> None:
-    """To another filesystem: a synced copy under a temporary name, put in place, then the source unlinked."""
-    temp = _copy_name(target, capture_id)
-    _remove_if_there(temp)
-    try:
-        with open(source, "rb") as src, open(temp, "xb") as dst:
-            while piece := src.read(_HASH_PIECE):
-                dst.write(piece)
-            dst.flush()
-            os.fsync(dst.fileno())
-        st = os.stat(source)
-        os.utime(temp, ns=(st.st_atime_ns, st.st_mtime_ns))  # the time it was shot orders the session
-        _put(temp, target)
-    finally:
-        _remove_if_there(temp)
-    _sync_folder(target.parent)
-    _drop_source(source, target)
-    _sync_folder(source.parent)
-
-
-def _drop_source(source: Path, target: Path) -> None:
-    """Unlink the source once the target holds the file; if that fails, take the target back and raise."""
-    try:
-        os.unlink(source)
-    except FileNotFoundError:
-        return  # gone meanwhile: the target holds the file
-    except OSError:
-        try:
-            os.unlink(target)  # made by this move a moment ago: the file stays at its source only
-        except OSError as cleanup:
-            log.error("Could not take back %s after the move failed (%s)", target, cleanup)
-        raise
-
-
-def _no_hard_links(exc: OSError) -> bool:
-    return exc.errno in _NO_HARD_LINKS or getattr(exc, "winerror", None) == _WINDOWS_INVALID_FUNCTION
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the folder's new and removed names durable before the journal says the move happened."""
-    if os.name != "posix":
-        return  # Windows cannot open a folder to sync it; NTFS journals its names itself
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except FileNotFoundError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
-            raise  # some shares cannot sync a folder; they write names through at once
-    finally:
-        os.close(fd)
-
+# --- the ledger's view of a file ---------------------------------------------------------------
 
 def _inode(st: os.stat_result) -> int:
     # For diagnosis only (which file it was is told by its bytes): folded into SQLite's signed 64-bit
     # integers, as Windows gives 128-bit file ids on ReFS.
     return st.st_ino % (1 << 63)
-
-
-def _copy_name(target: Path, capture_id: int) -> Path:
-    return target.parent / f"{_COPY_PREFIX}{capture_id}{_COPY_SUFFIX}"
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _holds(path: Path, row: Row) -> bool:
@@ -505,13 +396,6 @@ def _holds(path: Path, row: Row) -> bool:
             return False
         raise  # unreadable (a permission, a failing disk): nothing is decided on it
     return digest.hexdigest() == row.sha256
-
-
-def _remove_if_there(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 # --- rows and fields ----------------------------------------------------------------------------
