@@ -73,7 +73,7 @@ class DeviceBoard:
         return RecoveryCode(device_id, self._names.get(device_id) or device_id, str(answer["code"]), minutes)
 
     def _row(self, d: dict, now: datetime) -> DeviceRow:
-        revoked = _when(d.get("revoked_at"))
+        revoked = parse_time(d.get("revoked_at"))
         state = translate("Devices", "In service")
         if revoked is not None and d.get("revoked_by"):
             state = translate("Devices", "Out of service since {when} ({person})").format(when=_short(revoked),
@@ -81,13 +81,14 @@ class DeviceBoard:
         elif revoked is not None:
             state = translate("Devices", "Out of service since {when}").format(when=_short(revoked))
         return DeviceRow(device_id=str(d["id"]), name=str(d.get("name") or d["id"]),
-                         last_seen=_last_seen(_when(d.get("last_seen")), now),
+                         last_seen=_last_seen(parse_time(d.get("last_seen")), now),
                          app_version=str(d.get("app_version") or "?"), last_user=str(d.get("last_user") or ""),
                          in_service=revoked is None, state=state,
                          this_device=d["id"] == self._this)
 
 
-def _when(value) -> datetime | None:
+def parse_time(value) -> datetime | None:
+    """A feed or API timestamp (ISO 8601); one without a zone is the server's UTC; None for anything else."""
     if not isinstance(value, str):
         return None
     try:
