@@ -143,8 +143,7 @@ class StudioWatch:
         self._queue = UploadQueue(core.store)
         self._hot = HotFolder(folder, self._on_capture, self._on_held, settle_s=settle_s, use_events=use_events)
         self._wake, self._halt = threading.Event(), threading.Event()
-        self._lock = threading.Lock()
-        self._uploader: Uploader | None = None
+        self._uploader = Uploader(self._queue, core.api)  # one for every run: its part buffers are reused
         self._thread: threading.Thread | None = None
         self._user: str | None = None
         self._pin: str | None = None
@@ -182,9 +181,7 @@ class StudioWatch:
     def stop(self, reason: str) -> None:
         self._hot.stop()
         self._halt.set()
-        with self._lock:
-            if self._uploader is not None:
-                self._uploader.stop(reason)
+        self._uploader.stop(reason)
         self._wake.set()
         if self._thread is not None:
             self._thread.join(60)
@@ -246,11 +243,7 @@ class StudioWatch:
 
     def _upload_pending(self) -> None:
         while self._queue.pending() and not self._halt.is_set():
-            with self._lock:
-                self._uploader = Uploader(self._queue, self._core.api)
             summary = self._uploader.run()
-            with self._lock:
-                self._uploader = None
             for file_id, outcome in summary.files.items():
                 path = self._queue.get(file_id).path
                 if outcome.state == "done":

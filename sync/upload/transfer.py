@@ -104,6 +104,10 @@ class Uploader:
         self._control = RunControl()
         self._bucket = bucket or (TokenBucket(rate_limit) if rate_limit else None)
         self._book = ProgressBook([])
+        # Part buffers alive at once, across all files: memory ≈ part_size × parts_in_flight. Kept
+        # from run to run (the studio runs one per capture): fresh 16 MB buffers for every run
+        # would grow the allocator's arenas by that much each time.
+        self._buffers = PartBuffers(self._parts_in_flight)
 
     # -- control, from any thread ---------------------------------------------------------
 
@@ -157,8 +161,6 @@ class Uploader:
             return summary
         files = self._queue.pending()
         self._book = ProgressBook(files)
-        # Part buffers alive at once, across all files: memory ≈ part_size × parts_in_flight.
-        self._buffers = PartBuffers(self._parts_in_flight)
         # files_in_flight files read and send at once; as many again may wait for the server
         # to join and verify theirs (the completion reads the whole object back), so the
         # store never idles while a completion runs.
