@@ -124,11 +124,16 @@ def start_api(s3, folder: Path) -> tuple[subprocess.Popen, str]:
          "--port", str(port), "--blob-store", s3.blob_store(BUCKET), "--log-level", "warning", "--scrub-rate", "0"],
         env=env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    return wait_for_api(proc, url), url
+
+
+def wait_for_api(proc: subprocess.Popen, url: str) -> subprocess.Popen:
+    """The API process once it answers; killed and an error if it exits or takes more than 60 s."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             httpx.get(f"{url}/openapi.json", timeout=1)
-            return proc, url
+            return proc
         except httpx.TransportError:
             if proc.poll() is not None:
                 raise RuntimeError("the reference API exited during start-up")
