@@ -32,19 +32,22 @@ from desktop_app.views.packing.spool_view import spool_summary
 from desktop_app.views.picking.section import PickingSection
 from desktop_app.views.settings_dialog import SettingsDialog
 from desktop_app.views.shell.main_window import MainWindow
-from desktop_app.views.shell.placeholder import NotBuiltYetSection
 from desktop_app.views.shell.style import Layout, choose_layout
+from desktop_app.views.studio.section import StudioSection
 from desktop_app.workflows.picking import PickingOptions
 from scanners.classify import ClassifyOptions
 from scanners.wedge import WedgeSettings
 from scanners.wedge_qt import WedgeScanner
-from sync.catalogue.entry import QT_TRANSLATE_NOOP
 from sync.client import ClientCore, default_data_dir
 from sync.engine import EngineOptions
 from sync.retry import RetryPolicy
+from sync.studio.captures import CaptureLedger
 from sync.store.database import StoreDamaged
 
 log = logging.getLogger(__name__)
+
+# Where the studio's captures are moved under their final names, in the data folder.
+STUDIO_FOLDER = "studio session"
 
 _SUFFIXES = {"enter": ("\r", "\n"), "tab": ("\t",), "none": ()}
 
@@ -132,11 +135,7 @@ def build(settings: Settings, *, server_url: str, data_dir: Path, keyring: str |
     sections = [
         picking,
         packing,
-        NotBuiltYetSection("studio", QT_TRANSLATE_NOOP("Sections", "Studio"), ("photographer", "supervisor", "admin"),
-                           QT_TRANSLATE_NOOP("Sections", "The photo studio"),
-                           QT_TRANSLATE_NOOP("Sections", "The photo studio is not part of this version of Floorhand "
-                                                         "yet. Use the paper process or the office system for now."),
-                           banners),
+        StudioSection(layout, runner, banners, core, CaptureLedger(core.store, data_dir / STUDIO_FOLDER)),
         ExceptionsSection(core, runner, banners),
         DevicesSection(core, runner, banners),
     ]

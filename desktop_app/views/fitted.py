@@ -10,7 +10,7 @@ never needs more room than the smallest type takes.
 
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QFont, QFontInfo, QFontMetrics, QResizeEvent, QShowEvent
-from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStyle, QStyleOptionButton, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStyle, QStyleOptionButton, QVBoxLayout, QWidget
 
 # Smaller is hard to read at arm's length; a widget's minimum width is its text's at this size, so it never clips.
 SMALLEST_PX = 14
@@ -213,3 +213,28 @@ class FittedButton(_Refits, QPushButton):
             self.setAccessibleName(self.title)
         finally:
             self._fitting = False
+
+
+class WrappedColumn(QWidget):
+    """Rows inside a scroll area, as tall as their wrapped words need at the width they get.
+
+    A scroll area sizes its content by the minimum size, which knows nothing of wrapped text
+    (Qt's height-for-width): without this, rows of several lines would be squeezed. Rows go
+    into `column`, before its closing stretch.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(0, 0, 0, 0)
+        self.column.addStretch(1)
+
+    def fit_height(self) -> None:
+        need = self.column.heightForWidth(self.width()) if self.column.hasHeightForWidth() else -1
+        need = max(need, self.column.minimumSize().height())
+        if need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.fit_height()

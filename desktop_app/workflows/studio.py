@@ -323,6 +323,11 @@ class StudioSession:
 
     # --- shot review (supervisors) ------------------------------------------------------
 
+    @property
+    def can_review(self) -> bool:
+        """Whether this person approves and rejects shots (shot.qc)."""
+        return bool(self.roles & _QC_ROLES)
+
     def approve(self, shot_id: int) -> StudioVerdict:
         """The SKU's images are good (shot.qc approve)."""
         return self._review(shot_id, "approve", "")
@@ -334,7 +339,7 @@ class StudioSession:
         return self._review(shot_id, "reject", comment.strip())
 
     def _review(self, shot_id: int, decision: str, comment: str) -> StudioVerdict:
-        if not self.roles & _QC_ROLES:
+        if not self.can_review:
             return StudioVerdict("reject", translate(CTX, "Only a supervisor approves or rejects shots."))
         if len(comment) > _COMMENT_LONGEST:
             return StudioVerdict("reject", translate(CTX, "The comment is too long: at most %n characters.", None,

@@ -47,6 +47,8 @@ WAIT_S = 60.0  # the longest any one step may wait (a claim, a push, a pull)
 TICK_MS = 50
 FREE_TOTES = 21  # the demo's picked orders wait to be packed in T-0001..T-0020
 PACKER = ("ben", "2222")
+PHOTOGRAPHER = ("chloe", "3333")
+STUDIO_NAMES = {"desktop": "Studio 1", "handheld": "Handheld 21"}
 BENCH_NAMES = {"desktop": "Packing bench 1", "handheld": "Handheld 12"}
 # Waiting orders with a packing note (order_api/seed/orders.py: PACKING_NOTES by order id), so
 # the note shows in large type: T-0009 "Leave the invoice out: ..." (2 lines, 3 units) and
@@ -377,6 +379,22 @@ def packing(studio: Studio, layout: str) -> Scene:
     app.station.sign_out()
 
 
+def studio_scene(studio: Studio, layout: str) -> Scene:
+    """Chloe at a studio station: the first SKU of her shot list scanned, its next capture's name shown."""
+    app = studio.open(layout, STUDIO_NAMES[layout])
+    yield from sign_in(app, *PHOTOGRAPHER)
+    app.station.show_section("studio")
+    section = app.station.section("studio")
+    yield Until("the shot list and the samples in the studio",
+                lambda: len(section.view.shots.shown_lines()) > 3 and bool(section.view.samples.samples_texts()))
+    sku = section.view.shots.shown_lines()[0].sku
+    scan(app, sku)
+    yield Until(f"{sku} active", lambda: not section.verdicts_waiting and section.view.active.sku.text() == sku)
+    yield settled(app)
+    studio.save(app, f"studio-{layout}.png")
+    app.station.sign_out()
+
+
 # The offscreen platform says this for every window it shows; nothing is wrong.
 _OFFSCREEN_NOTICE = "This plugin does not support propagateSizeHints()"
 
@@ -402,6 +420,8 @@ def main() -> int:
             yield from workstation(studio)
             yield from packing(studio, "handheld")
             yield from packing(studio, "desktop")
+            yield from studio_scene(studio, "handheld")
+            yield from studio_scene(studio, "desktop")
 
         director = Director(scenes())
         director.start()

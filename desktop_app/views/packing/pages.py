@@ -4,7 +4,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop_app.i18n import translate
-from desktop_app.views.fitted import FittedButton, FittedLabel
+from desktop_app.views.fitted import FittedButton, FittedLabel, WrappedColumn
 from desktop_app.views.shell.style import Layout
 from desktop_app.workflows.packing_order import OrderDraft
 
@@ -79,30 +79,6 @@ class LineRow(QFrame):
             self.setStyleSheet(look)
 
 
-class _LinesColumn(QWidget):
-    """The order's lines inside their scroll area, as tall as their wrapped words need at the width they get.
-
-    A scroll area sizes its content by the minimum size, which knows nothing of wrapped text
-    (Qt's height-for-width): without this the rows of a long order would be squeezed.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.column = QVBoxLayout(self)
-        self.column.setContentsMargins(0, 0, 0, 0)
-        self.column.addStretch(1)
-
-    def fit_height(self) -> None:
-        need = self.column.heightForWidth(self.width()) if self.column.hasHeightForWidth() else -1
-        need = max(need, self.column.minimumSize().height())
-        if need != self.minimumHeight():
-            self.setMinimumHeight(need)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self.fit_height()
-
-
 class OrderPage(QWidget):
     """The open order: its lines, the packing note, the open parcel's box and weight, and the keys."""
 
@@ -119,7 +95,7 @@ class OrderPage(QWidget):
         framed.setContentsMargins(10, 6, 10, 6)
         framed.addWidget(self.note)
         self.rows: list[LineRow] = []
-        self.lines_box = _LinesColumn()
+        self.lines_box = WrappedColumn()
         self.lines = self.lines_box.column
         scroll = QScrollArea(frameShape=QFrame.Shape.NoFrame, widgetResizable=True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
