@@ -11,6 +11,8 @@ The pixel size, colour profile and bit depth that the style guide speaks of are 
 the developed export, and are checked on that file when it arrives.
 """
 
+from __future__ import annotations  # Image.Image in signatures, with or without Pillow
+
 import io
 import logging
 import struct
@@ -18,19 +20,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
-
 from sync.upload.folders import RAW_SUFFIXES
 
+try:
+    from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
+except ImportError:  # the desktop bundle leaves Pillow out (its size target); see AVAILABLE
+    ExifTags = Image = ImageCms = None
+    UnidentifiedImageError = OSError
+
 log = logging.getLogger(__name__)
+
+# Whether this installation can read images (Pillow). Without it, check() finds nothing and
+# the commands that check photos say once that the style guide was not checked.
+AVAILABLE = Image is not None
+NOT_AVAILABLE_WORDS = ("The style guide is not checked here: this installation of Floorhand has no image "
+                       "library. Structure checks still run.")
 
 EXPORT_SUFFIXES = frozenset({".jpg", ".jpeg", ".tif", ".tiff", ".png"})
 ORIENTATIONS = ("any", "landscape", "portrait", "square")
 # What Pillow raises for a file it cannot read as an image: not an image (UnidentifiedImageError,
 # an OSError), damaged or cut short (OSError, SyntaxError, ValueError, struct.error, EOFError from
 # its header parsers), or more pixels than it agrees to open (DecompressionBombError).
-READ_FAILURES = (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError,
-                 Image.DecompressionBombError)
+_TOO_MANY_PIXELS = Image.DecompressionBombError if AVAILABLE else OSError
+READ_FAILURES = (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError, _TOO_MANY_PIXELS)
 # Bits per channel of each Pillow mode that is not 8 (L, P, RGB, RGBA, CMYK, LAB and the rest).
 MODE_BITS = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I;16N": 16, "I": 32, "F": 32}
 # EXIF 2.32 Orientation 5 to 8: the stored rows are the picture's columns, so its width is the stored height.
@@ -85,11 +97,11 @@ def check(path: Path, guide: StyleGuide) -> list[Finding]:
     if suffix not in guide.allowed_suffixes:
         # Only the type is reported: the photo is exported again anyway, and the new file is checked.
         return [Finding("type_not_allowed", _type_words(suffix, guide))]
-    if suffix in RAW_SUFFIXES:
+    if suffix in RAW_SUFFIXES or not AVAILABLE:
         return []  # see the module's docstring: the developed export is checked, not the RAW
     try:
         photo = _read(path)
-    except Image.DecompressionBombError as exc:
+    except _TOO_MANY_PIXELS as exc:
         log.info("%s not checked: %s", path, exc)
         return [Finding("unreadable", TOO_MANY_PIXELS_WORDS)]
     except READ_FAILURES as exc:

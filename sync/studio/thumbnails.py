@@ -21,6 +21,8 @@ Where a thumbnail comes from:
   neither does a RAW whose preview is kept in its maker notes (ORF, RW2).
 """
 
+from __future__ import annotations  # Image.Image in signatures, with or without Pillow
+
 import hashlib
 import io
 import logging
@@ -30,7 +32,10 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import ExifTags, Image, ImageOps
+try:
+    from PIL import ExifTags, Image, ImageOps
+except ImportError:  # the desktop bundle leaves Pillow out (its size target): no thumbnails there yet
+    ExifTags = Image = ImageOps = None
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,8 @@ QUALITY = 85
 MAX_PIXELS = 200_000_000
 # What Pillow and the preview search raise for a file that is not an image, is damaged or cut
 # short (OSError includes UnidentifiedImageError), or has too many pixels.
-MAKING_FAILURES = (OSError, SyntaxError, ValueError, struct.error, EOFError, Image.DecompressionBombError)
+MAKING_FAILURES = (OSError, SyntaxError, ValueError, struct.error, EOFError,
+                   Image.DecompressionBombError if Image is not None else OSError)
 
 
 class NoThumbnail(Exception):
@@ -56,6 +62,8 @@ class ThumbnailCache:
 
     def thumbnail(self, path: Path) -> Path | None:
         """The thumbnail of the photo at path, made now if it is not in the cache; None when none can be made."""
+        if Image is None:
+            return None
         try:
             st = path.stat()
             source = os.fsencode(path.resolve())

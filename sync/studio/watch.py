@@ -33,7 +33,9 @@ from sync.client import ClientCore
 from sync.signin import DeviceNotUsable, SignInRefused
 from sync.studio.captures import CaptureLedger
 from sync.studio.hotfolder import Capture, Held, HotFolder
-from sync.studio.styleguide import StyleGuide, check as check_style
+from sync.studio.styleguide import AVAILABLE as STYLE_GUIDE_AVAILABLE
+from sync.studio.styleguide import NOT_AVAILABLE_WORDS, StyleGuide
+from sync.studio.styleguide import check as check_style
 from sync.upload.queue import UploadQueue
 from sync.upload.transfer import Uploader
 
@@ -101,6 +103,8 @@ def run_studio(args: argparse.Namespace, data_dir) -> int:
             return 2
         watch.start()
         _say(f"Watching {folder}; captures go to {session}. Ctrl+C stops.")
+        if args.style_guide and not STYLE_GUIDE_AVAILABLE:
+            _say(NOT_AVAILABLE_WORDS)
         while not stop.wait(0.5):
             if watch.stopped_for is not None:
                 break

@@ -39,6 +39,8 @@ from sync.api import Offline, ServerBusy
 from sync.client import ClientCore
 from sync.credentials import NO_KEYRING
 from sync.studio.decodable import why_not_decodable
+from sync.studio.styleguide import AVAILABLE as STYLE_GUIDE_AVAILABLE
+from sync.studio.styleguide import NOT_AVAILABLE_WORDS as STYLE_GUIDE_NOT_AVAILABLE
 from sync.studio.styleguide import StyleGuide
 from sync.studio.styleguide import check as check_style
 from sync.tls import untrusted_certificate
@@ -101,6 +103,8 @@ def run_upload(args: argparse.Namespace, data_dir) -> int:
     skus, unmatched = _skus_of(selection.files, args.sku, args.sku_from_filename)
     skipped = selection.skipped + [Skipped(path, UNMATCHED) for path in unmatched]
     held = _held(skus, StyleGuide() if getattr(args, "style_guide", True) else None)
+    if skus and getattr(args, "style_guide", True) and not STYLE_GUIDE_AVAILABLE:
+        print(f"floorhand: note: {STYLE_GUIDE_NOT_AVAILABLE}", file=sys.stderr)
     for h in held:
         del skus[h.path]
     watch = ServerWatch()

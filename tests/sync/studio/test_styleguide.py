@@ -231,3 +231,22 @@ def test_a_file_without_a_type_ending_is_not_taken(tmp_path):
 
     assert check(photo, StyleGuide(allowed_suffixes=frozenset({".jpg"}))) == [Finding("type_not_allowed", (
         "The style guide does not take files without a type ending (such as .jpg); it takes .jpg."))]
+
+
+def test_without_pillow_the_module_loads_finds_nothing_and_says_so(tmp_path):
+    # The desktop bundle leaves Pillow out: importing the studio must not fail there, and the
+    # commands say once that the style guide was not checked (sync/upload/cli.py, sync/studio/watch.py).
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.modules['PIL'] = None\n"
+        "from pathlib import Path\n"
+        "from sync.studio import styleguide, thumbnails\n"
+        "import desktop_app.workflows.studio\n"
+        f"p = Path({str(tmp_path / 'x.jpg')!r}); p.write_bytes(b'not an image')\n"
+        "assert not styleguide.AVAILABLE and styleguide.check(p, styleguide.StyleGuide()) == []\n"
+        f"assert thumbnails.ThumbnailCache(Path({str(tmp_path / 'cache')!r})).thumbnail(p) is None\n"
+        "print('ok')\n")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
