@@ -4,171 +4,21 @@ The S3 store runs against `rclone serve s3` (tests/s3server.py); each test gets 
 bucket on one server per module, and its own API on a fresh SQLite file.
 """
 
-import base64
 import hashlib
-import random
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from uuid import uuid4
+from urllib.parse import parse_qsl, urlsplit
 
 import botocore.auth
-import httpx
 import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import select
 
-from order_api.blobstore import UploadRef
 from order_api.models import Asset, Change, Product, Upload, UploadPart
-from order_api.scrub import Scrub
-from order_api.server import start_in_thread
-from order_api.settings import ServerSettings
-from tests.order_api.harness import Harness, Session
-from tests.s3server import S3Server, running_s3_server
-
-PART = 5 * 1024 * 1024  # the S3 minimum for all parts but the last
-SKU = "SKU-7"
-
-
-@dataclass
-class UploadsApi:
-    """A running API with one product, three users, and a way to read what its store holds."""
-
-    kind: str
-    harness: Harness
-    ada: Session  # photographer
-    s3: S3Server | None = None
-
-    @property
-    def store(self):
-        return self.harness.ctx.blobs
-
-    def create(self, data: bytes, who: Session | None = None, **fields) -> httpx.Response:
-        body = {"sku": SKU, "filename": "IMG_0001.JPG", "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(), "content_type": "image/jpeg", **fields}
-        body = {k: v for k, v in body.items() if v is not None}  # sha256=None: declared at completion
-        return (who or self.ada).http.post("/v1/uploads", json=body)
-
-    def started(self, data: bytes, **fields) -> dict:
-        r = self.create(data, **fields)
-        assert r.status_code == 201, r.text
-        return r.json()
-
-    def put(self, target: dict, chunk: bytes, content_md5: str | None = None, with_md5: bool = True) -> httpx.Response:
-        headers = dict(target["headers"])
-        if with_md5:
-            headers["Content-MD5"] = content_md5 or _md5_b64(chunk)
-        return httpx.request(target["method"], target["url"], content=chunk, headers=headers, timeout=30)
-
-    def upload_parts(self, upload: dict, data: bytes, numbers=None) -> None:
-        for target in upload["parts"]:
-            if numbers is None or target["number"] in numbers:
-                r = self.put(target, _part(data, target["number"], upload["part_size"]))
-                assert r.status_code == 200, r.text
-
-    def complete(self, upload: dict, data: bytes | None, **extra) -> httpx.Response:
-        """Complete with every part's MD5 computed from data (as a client does in its read pass)."""
-        body = dict(extra)
-        if data is not None:
-            body["parts"] = md5s(upload, data)
-        return self.ada.http.post(f"/v1/uploads/{upload['upload_id']}/complete", json=body)
-
-    def ref(self, upload_id: str) -> UploadRef:
-        with self.harness.db.read() as s:
-            row = s.get(Upload, upload_id)
-            return UploadRef(row.id, row.object_key, row.store_upload_id, row.single, row.content_type)
-
-    def stored_object(self, key: str) -> bytes | None:
-        """The object as the store holds it, read past the API; None when there is none."""
-        if self.kind == "fs":
-            path = Path(self.store.root) / key
-            return path.read_bytes() if path.exists() else None
-        try:
-            return self.s3.client().get_object(Bucket=self.store.bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            assert exc.response["Error"]["Code"] in ("NoSuchKey", "404")
-            return None
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory):
-    with running_s3_server(tmp_path_factory.mktemp("s3") / "data") as server:
-        yield server
-
-
-def _start(kind: str, tmp_path: Path, request, monkeypatch):
-    s3 = None
-    if kind == "fs":
-        blob_store = f"fs:{tmp_path / 'blobs'}"
-    else:
-        s3 = request.getfixturevalue("s3_server")
-        for name, value in s3.environ().items():
-            monkeypatch.setenv(name, value)
-        blob_store = s3.blob_store(f"photos-{uuid4().hex[:12]}")
-    settings = ServerSettings(db_url=f"sqlite:///{tmp_path / 'store_api.db'}", blob_store=blob_store,
-                              upload_part_size=PART, upload_url_ttl_s=600)
-    harness = Harness(start_in_thread(settings))
-    with harness.db.write() as s:
-        s.add(Product(sku=SKU, gtin="4006381333948", name="Linen Shirt, White, M", length_mm=300, width_mm=250,
-                      height_mm=30, weight_g=220, shot_angles="front back detail", min_width_px=2000,
-                      min_height_px=2000))
-    for name, roles in (("ada", "photographer"), ("bo", "photographer"), ("sue", "supervisor"), ("pat", "picker")):
-        harness.add_user(name, roles)
-    return UploadsApi(kind, harness, harness.sign_in("ada"), s3)
-
-
-@pytest.fixture(params=["fs", "s3"])
-def store_api(request, tmp_path, monkeypatch):
-    """The API on each blob store in turn."""
-    uploads_api = _start(request.param, tmp_path, request, monkeypatch)
-    yield uploads_api
-    uploads_api.harness.stop()
-
-
-@pytest.fixture
-def fs_api(request, tmp_path, monkeypatch):
-    uploads_api = _start("fs", tmp_path, request, monkeypatch)
-    yield uploads_api
-    uploads_api.harness.stop()
-
-
-def _data(size: int) -> bytes:
-    return random.Random(size).randbytes(size)
-
-
-def _part(data: bytes, number: int, part_size: int) -> bytes:
-    return data[(number - 1) * part_size: number * part_size]
-
-
-def md5s(upload: dict, data: bytes) -> list[dict]:
-    """Every part of upload with the hex MD5 of its bytes in data: what completion asks for."""
-    return [{"number": n, "etag": hashlib.md5(_part(data, n, upload["part_size"])).hexdigest()}
-            for n in range(1, upload["part_count"] + 1)]
-
-
-def _md5_b64(chunk: bytes) -> str:
-    return base64.b64encode(hashlib.md5(chunk).digest()).decode()
-
-
-def _error(r: httpx.Response, status: int) -> dict:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return body["error"]
-
-
-def _with_query(url: str, **changes: str) -> str:
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    query.update(changes)
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def _flip_last(text: str) -> str:
-    return text[:-1] + ("0" if text[-1] != "0" else "1")
+from tests.order_api.uploads_api import (  # noqa: F401 - fixtures: pytest finds them by name in this module
+    PART, SKU, _data, _error, _flip_last, _md5_b64, _part, _with_query, fs_api, md5s, s3_server, store_api,
+)
 
 
 def test_multipart_upload_stores_the_identical_object(store_api):
@@ -340,83 +190,6 @@ def test_a_sha256_at_completion_must_match_the_declared_one(store_api):
     r = store_api.complete(upload, data, sha256=hashlib.sha256(b"other").hexdigest())
     assert _error(r, 422)["code"] == "sha256_conflict"
     assert store_api.ada.http.get(f"/v1/uploads/{upload['upload_id']}").json()["status"] == "open"
-
-
-def _stored_path(store_api, key: str) -> Path:
-    """Where the store keeps an object on disk (rclone serves a folder per bucket)."""
-    if store_api.kind == "fs":
-        return Path(store_api.store.root) / key
-    return store_api.s3.root / store_api.store.bucket / key
-
-
-def test_the_scrub_reads_objects_back_and_puts_a_tampered_one_in_front_of_a_supervisor(store_api):
-    files = [_data(1000), _data(PART + 3), _data(2000)]
-    assets = []
-    for data in files:
-        upload = store_api.started(data, filename=f"IMG_{len(data)}.JPG")
-        store_api.upload_parts(upload, data)
-        r = store_api.complete(upload, data)
-        assert r.status_code == 200, r.text
-        assets.append((r.json()["asset"], data))
-    tampered = _stored_path(store_api, assets[1][0]["object_key"])
-    raw = bytearray(tampered.read_bytes())
-    raw[PART] ^= 0x01  # one bit, after completion, in the store's own folder
-    tampered.write_bytes(bytes(raw))
-    store_api.store.delete_object(assets[2][0]["object_key"])  # and one object lost
-
-    scrub = Scrub(store_api.harness.ctx, rate_bytes_s=1e9, recheck_s=3600)
-    found = []
-    while (checked := scrub.check_next()) is not None:
-        found.append((checked.asset_id, checked.integrity))
-    assert found == [(assets[0][0]["id"], "verified"), (assets[1][0]["id"], "corrupt"),
-                     (assets[2][0]["id"], "corrupt")]
-    assert scrub.bytes_read == 1000 + PART + 3
-
-    with store_api.harness.db.read() as s:
-        rows = {a.id: a for a in s.execute(select(Asset)).scalars()}
-        assert [rows[a["id"]].integrity for a, _ in assets] == ["verified", "corrupt", "corrupt"]
-        assert all(rows[a["id"]].checked_at is not None for a, _ in assets)
-        published = [c.data for c in s.execute(
-            select(Change).where(Change.entity == "asset", Change.entity_id == str(assets[1][0]["id"]))
-            .order_by(Change.seq)).scalars()]
-    # The feed tells a supervisor which file, by whom (the Exceptions screen's card).
-    assert published[-1]["integrity"] == "corrupt" and published[-1]["filename"] == f"IMG_{PART + 3}.JPG"
-    assert published[-1]["uploaded_by"] == "Ada"
-
-
-def test_the_scrub_checks_a_verified_object_again_once_its_check_is_old(store_api):
-    data = _data(3000)
-    upload = store_api.started(data)
-    store_api.upload_parts(upload, data)
-    asset = store_api.complete(upload, data).json()["asset"]
-    scrub = Scrub(store_api.harness.ctx, rate_bytes_s=1e9, recheck_s=3600)
-    assert scrub.check_next().integrity == "verified"
-    assert scrub.check_next() is None  # checked an instant ago: not due
-    path = _stored_path(store_api, asset["object_key"])
-    path.write_bytes(b"X" + path.read_bytes()[1:])
-    with store_api.harness.db.write() as s:
-        s.get(Asset, asset["id"]).checked_at -= timedelta(hours=2)
-    assert scrub.check_next().integrity == "corrupt"
-    assert scrub.check_next() is None  # a corrupt one stays so until it is replaced
-
-
-def test_the_scrub_reads_no_faster_than_its_rate(fs_api, monkeypatch):
-    data = _data(3 * 1024 * 1024)
-    upload = fs_api.started(data)
-    fs_api.upload_parts(upload, data)
-    assert fs_api.complete(upload, data).status_code == 200
-    scrub = Scrub(fs_api.harness.ctx, rate_bytes_s=len(data) / 6)  # 6 s for the whole file
-    now, waits = [0.0], []  # a clock that moves only by the scrub's pauses: reading costs no time here
-
-    def pause(seconds: float) -> bool:
-        waits.append(seconds)
-        now[0] += seconds
-        return False
-
-    monkeypatch.setattr("order_api.scrub.time", SimpleNamespace(monotonic=lambda: now[0]))
-    scrub._stop.wait = pause
-    assert scrub.check_next().integrity == "verified"
-    assert waits == pytest.approx([2.0, 2.0, 2.0])  # a pause after each MiB: 3 MiB at 0.5 MiB/s
 
 
 def test_tampered_part_url_is_refused(store_api):
