@@ -91,6 +91,7 @@ class Section(QObject):
         self.roles = None if roles is None else frozenset(roles)
         self.person: SignedIn | None = None
         self.on_screen = False
+        self._data_seen: tuple[int, int] | None = None  # (cursor, refused) of the last status: data_moved()
 
     def opens_for(self, roles: Iterable[str]) -> bool:
         """Whether a person with these roles gets this section."""
@@ -117,6 +118,16 @@ class Section(QObject):
         Nothing of the previous person may stay on this section's screen.
         """
         self.person = person
+        self._data_seen = None
+
+    def data_moved(self, status: SyncStatus) -> bool:
+        """Whether a pull or a refusal came since the status before (the first status of a person counts).
+
+        The queue's count alone is no news for a screen: it moves with every action stored and
+        every push.
+        """
+        seen, self._data_seen = self._data_seen, (status.cursor, status.rejected)
+        return seen != self._data_seen
 
     def data_changed(self, status: SyncStatus) -> None:
         """The sync status moved, and with it maybe the local data (at most every 100 ms)."""

@@ -38,7 +38,6 @@ class ExceptionsSection(Section):
         self.view = view
         self._core, self._runner = core, runner
         self.exceptions = Exceptions(core.outbox, name_of=self._name_of)
-        self._cursor_seen: int | None = None  # the replica's cursor when the list was last read
         self._shown: tuple | None = None  # (cards, held, damaged, can resolve) shown: the same read draws nothing
         view.resolve_requested.connect(self._resolve)
         view.release_requested.connect(self._release)
@@ -46,7 +45,7 @@ class ExceptionsSection(Section):
 
     def set_person(self, person: SignedIn | None) -> None:
         super().set_person(person)
-        self._cursor_seen = self._shown = None
+        self._shown = None
         self.view.show_cards([], can_resolve=False)  # read again for the new person when shown
 
     def load(self, redraw: bool = True) -> None:
@@ -111,10 +110,9 @@ class ExceptionsSection(Section):
     def data_changed(self, status: SyncStatus) -> None:
         self.status_changed.emit(str(status.rejected) if status.rejected else "")
         # A pull can put an order on the hold shelf or take it off, or bring an image the server found
-        # damaged (for a supervisor who just signed in,
-        # the first pull of his scope may land after the list was read): read it again while on screen.
-        seen, self._cursor_seen = self._cursor_seen, status.cursor
-        if self.on_screen and seen != status.cursor:
+        # damaged (for a supervisor who just signed in, the first pull of his scope may land after the
+        # list was read): read it again while on screen.
+        if self.data_moved(status) and self.on_screen:
             self.load(redraw=False)
 
     def rejected(self, mutations: list[RejectedMutation]) -> str | None:

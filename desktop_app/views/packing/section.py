@@ -55,7 +55,6 @@ class PackingSection(Section):
         super().__init__(KEY, TITLE, ROLES, holder, say)
         self._screen = screen
         self._core, self._spool, self.options, self.scale = core, spool, options, scale
-        self._data_seen: tuple[int, int] | None = None  # (cursor, refused) when last told to the packing screen
         self.view.spool_requested.connect(self.show_spool)
         self.view.weighing_wanted.connect(self._weighing_wanted)
         self.view.sheet_requested.connect(self.print_command_sheet)
@@ -118,7 +117,6 @@ class PackingSection(Section):
 
     def set_person(self, person: SignedIn | None) -> None:
         super().set_person(person)
-        self._data_seen = None
         self.show_packing()
         self.view.set_session(None if person is None else
                               PackingSession(self._core, person.username, person.user_id, self.options, self._spool))
@@ -159,8 +157,7 @@ class PackingSection(Section):
     def data_changed(self, status: SyncStatus) -> None:
         # A pull (an order cancelled under the packer interrupts even off screen) or a refusal; not the
         # queue's count, which moves with every pack closed and every push.
-        seen, self._data_seen = self._data_seen, (status.cursor, status.rejected)
-        if seen != self._data_seen:
+        if self.data_moved(status):
             self.view.data_changed()
 
     def rejected(self, mutations: list[RejectedMutation]) -> str | None:

@@ -34,7 +34,6 @@ class PickingSection(Section):
         self.lease_timer = QTimer(self, interval=LEASE_RENEW_MS)
         self.lease_timer.timeout.connect(self.renew_lease)
         self.lease_timer.start()
-        self._data_seen: tuple[int, int] | None = None  # (cursor, refused) when last redrawn for the sync status
 
     def set_options(self, options: PickingOptions) -> None:
         """New picking rules from the settings: the picker at work gets them now, not at the next sign-in."""
@@ -44,7 +43,6 @@ class PickingSection(Section):
 
     def set_person(self, person: SignedIn | None) -> None:
         super().set_person(person)
-        self._data_seen = None
         self.view.set_session(None if person is None else
                               PickingSession(self._core, person.username, self.options, user_id=person.user_id))
 
@@ -64,8 +62,8 @@ class PickingSection(Section):
         # refused an action: show it. The queue's count alone moves on every scan that stores an
         # action and on every push; the task on screen already shows those actions, so only the
         # batch summary (which says whether all work is sent) is drawn again for it.
-        seen, self._data_seen = self._data_seen, (status.cursor, status.rejected)
-        if self.on_screen and (seen != self._data_seen or self.view.shows_summary()):
+        moved = self.data_moved(status)
+        if self.on_screen and (moved or self.view.shows_summary()):
             self.view.data_changed()
 
     def rejected(self, mutations: list[RejectedMutation]) -> str | None:

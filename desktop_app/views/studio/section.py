@@ -51,7 +51,6 @@ class StudioSection(Section):
         self.session: StudioSession | None = None
         self._jobs: deque[tuple[StudioSession, Work | None, str]] = deque()
         self._busy = False
-        self._data_seen: tuple[int, int] | None = None  # (cursor, refused) when last read
         self.reread = QTimer(self, interval=REREAD_MS)
         self.reread.timeout.connect(self.load)
         view.filter_chosen.connect(lambda _filter: self.load())
@@ -71,7 +70,6 @@ class StudioSection(Section):
     def set_person(self, person: SignedIn | None) -> None:
         super().set_person(person)
         self._jobs.clear()  # a read or action still on the worker is dropped when it comes back
-        self._data_seen = None
         self.session = None if person is None else StudioSession(self._core, self._ledger, person.username,
                                                                   person.roles)
         self.view.reset(self.session is not None and self.session.can_review)
@@ -97,8 +95,7 @@ class StudioSection(Section):
 
     def data_changed(self, status: SyncStatus) -> None:
         # A pull (a review, a sample checked in elsewhere) or a refusal: read again while on screen.
-        seen, self._data_seen = self._data_seen, (status.cursor, status.rejected)
-        if self.on_screen and seen != self._data_seen:
+        if self.data_moved(status) and self.on_screen:
             self.load()
 
     def rejected(self, mutations: list[RejectedMutation]) -> str | None:
